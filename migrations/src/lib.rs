@@ -1,0 +1,20 @@
+//! Schema migrations for Hài Lòng. Append-only: one change per file, backend-neutral schema
+//! helpers only, so the same files run on SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_admin_units;
+mod m20261127_000002_responses;
+mod m20261127_000003_rollups;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_admin_units::Migration),
+            Box::new(m20261127_000002_responses::Migration),
+            Box::new(m20261127_000003_rollups::Migration),
+        ]
+    }
+}

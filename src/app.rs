@@ -1,0 +1,126 @@
+//! Building the application (database, migrations, units, surveys, templates, router) and
+//! serving it with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::survey::catalog::Catalog;
+
+/// The survey residents answer on `/s/{ward_code}`.
+pub const DEFAULT_SURVEY: &str = "ward-police";
+
+/// Everything a request handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub catalog: Catalog,
+    pub tera: tera::Tera,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A built application that owns its listener (so tests can bind port 0).
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Loads and validates every survey file, with the problems listed.
+pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
+    Catalog::load(&config.surveys_dir).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        anyhow::anyhow!(
+            "the survey definitions in {} are not valid:\n{}",
+            config.surveys_dir.display(),
+            list.join("\n")
+        )
+    })
+}
+
+impl App {
+    /// Opens the database, applies migrations, loads the unit list on an empty database,
+    /// validates `surveys/`, parses templates and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let catalog = load_catalog(&config)?;
+        if catalog.get(DEFAULT_SURVEY).is_none() {
+            anyhow::bail!(
+                "the survey `{DEFAULT_SURVEY}` is missing from {}",
+                config.surveys_dir.display()
+            );
+        }
+        let tera = crate::templates::load().context("the page templates are not valid")?;
+        let db = crate::db::open(&config.database_url).await?;
+        let loaded = crate::store::units::load_shipped_if_empty(&db).await?;
+        if loaded > 0 {
+            tracing::info!(units = loaded, "loaded the shipped list of administrative units");
+        }
+        if !config.rate_limit.enabled {
+            tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
+        }
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let state = AppState(Arc::new(Inner { db, config, catalog, tera }));
+        Ok(App { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = crate::web::router(self.state.clone());
+        tracing::info!(addr = %self.local_addr(), "serving");
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        self.state.db.clone().close().await.ok();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,142 @@
+//! The commands of SPEC §3. Each prints clear errors and exits non-zero on failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(name = "hailong", version, about = "Hài Lòng — citizen-feedback surveys and the satisfaction measure for ward police")]
+pub struct Cli {
+    /// Configuration file (TOML); the environment overrides it. Also `HAILONG_CONFIG`.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, load the unit list on an empty database, validate surveys/, serve HTTP.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Survey definitions.
+    Surveys {
+        #[command(subcommand)]
+        command: SurveysCommand,
+    },
+    /// Administrative units and their population margins.
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+    /// Responses.
+    Responses {
+        #[command(subcommand)]
+        command: ResponsesCommand,
+    },
+    /// The stored aggregates of the satisfaction measure.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SurveysCommand {
+    /// Validate every survey file in DIR (default: the configured surveys folder).
+    Check { dir: Option<PathBuf> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnitsCommand {
+    /// Import (insert or update) units from a CSV with columns
+    /// province_code,province_name,province_type,ward_code,ward_name,ward_type.
+    Import { file: PathBuf },
+    /// Population margins.
+    Margins {
+        #[command(subcommand)]
+        command: MarginsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MarginsCommand {
+    /// Import margins from a CSV with columns ward_code,sex,age,share.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResponsesCommand {
+    /// Import paper ballots: ward_code,submitted_at,sex,age, then question ids.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Recompute every stored aggregate from the raw responses; non-zero exit on any difference.
+    Verify,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => match crate::db::open(&config.database_url).await {
+            Ok(_) => {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Surveys { command: SurveysCommand::Check { dir } } => {
+            let dir = dir.unwrap_or_else(|| config.surveys_dir.clone());
+            match crate::survey::catalog::Catalog::load(&dir) {
+                Ok(c) => {
+                    for s in c.iter() {
+                        println!("ok: {} version {} ({} questions)", s.id, s.version, s.questions.len());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    eprintln!("error: {} problem(s) in {}", problems.len(), dir.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Units { command } => crate::commands::units(config, command).await,
+        Command::Responses { command: ResponsesCommand::Import { file } } => {
+            crate::commands::import_responses(config, &file).await
+        }
+        Command::Index { command: IndexCommand::Verify } => crate::commands::verify(config).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let app = match crate::app::App::build(config).await {
+        Ok(app) => app,
+        Err(e) => return fail(format!("{e:#}")),
+    };
+    println!("Hài Lòng is serving on http://{}", app.local_addr());
+    match app.run_until(crate::app::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,221 @@
+//! The data commands: unit, margin and paper-ballot imports, and `index verify`.
+//! Each file import is atomic: every bad line is named, and nothing is written when any is bad.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::{MarginsCommand, UnitsCommand};
+use crate::config::Config;
+use crate::store::csvio::{LineErrors, read_csv, read_text_file};
+use crate::store::responses::Channel;
+use crate::store::{self, units};
+
+fn report(file: &Path, errors: &LineErrors) -> ExitCode {
+    eprintln!("{}: nothing was imported:", file.display());
+    for (line, msg) in &errors.0 {
+        if *line == 0 {
+            eprintln!("  {msg}");
+        } else {
+            eprintln!("  line {line}: {msg}");
+        }
+    }
+    ExitCode::from(1)
+}
+
+async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
+    let db = crate::db::open(&config.database_url).await.map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    units::load_shipped_if_empty(&db).await.map_err(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(1)
+    })?;
+    Ok(db)
+}
+
+pub async fn units(config: Config, command: UnitsCommand) -> ExitCode {
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    match command {
+        UnitsCommand::Import { file } => {
+            let rows = match read_text_file(&file).and_then(|t| units::parse_units(&t)) {
+                Ok(rows) => rows,
+                Err(e) => return report(&file, &e),
+            };
+            match units::upsert_units(&db, &rows).await {
+                Ok(n) => {
+                    println!("imported {n} units from {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: nothing was imported: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        UnitsCommand::Margins { command: MarginsCommand::Import { file } } => {
+            let text = match read_text_file(&file) {
+                Ok(t) => t,
+                Err(e) => return report(&file, &e),
+            };
+            let rows = match units::parse_margins(&db, &text).await {
+                Ok(rows) => rows,
+                Err(e) => return report(&file, &e),
+            };
+            match units::replace_margins(&db, rows).await {
+                Ok(n) => {
+                    println!("imported {n} margin cells from {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: nothing was imported: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+/// `hailong responses import FILE.csv`: paper ballots, channel `paper`.
+pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
+    let catalog = match crate::app::load_catalog(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let Some(survey) = catalog.get(crate::app::DEFAULT_SURVEY) else {
+        eprintln!("error: the survey `{}` is missing", crate::app::DEFAULT_SURVEY);
+        return ExitCode::from(1);
+    };
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let text = match read_text_file(file) {
+        Ok(t) => t,
+        Err(e) => return report(file, &e),
+    };
+    let known: HashSet<String> = match units::all_units(&db).await {
+        Ok(u) => u.into_iter().map(|u| u.code).collect(),
+        Err(e) => {
+            eprintln!("error: cannot read the units: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let batch = match parse_ballots(survey, &known, &text) {
+        Ok(b) => b,
+        Err(e) => return report(file, &e),
+    };
+    match store::write_batch(&db, &batch).await {
+        Ok(receipts) => {
+            println!("imported {} paper ballots from {}", receipts.len(), file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: nothing was imported: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Parses a paper-ballot file into responses ready to store; every bad line is named.
+pub fn parse_ballots(
+    survey: &crate::survey::definition::Survey,
+    known_wards: &HashSet<String>,
+    text: &str,
+) -> Result<Vec<store::responses::NewResponse>, LineErrors> {
+    const FIXED: [&str; 4] = ["ward_code", "submitted_at", "sex", "age"];
+    let table = read_csv(text, &FIXED)?;
+    let question_ids: HashSet<&str> = survey.questions.iter().map(|q| q.id.as_str()).collect();
+    let mut errors = LineErrors::default();
+    for col in &table.header {
+        if !FIXED.contains(&col.as_str()) && !question_ids.contains(col.as_str()) {
+            errors.push(1, format!("column `{col}` is not a question of survey {}", survey.id));
+        }
+        if col == "contact_email" || col == "contact_consent" {
+            errors.push(1, format!("column `{col}` cannot be imported from paper ballots"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = Vec::with_capacity(table.records.len());
+    for rec in &table.records {
+        let line = rec.line;
+        let ward = rec.get("ward_code").trim().to_string();
+        if !known_wards.contains(&ward) {
+            errors.push(line, format!("unknown ward_code `{ward}`"));
+        }
+        let when = rec.get("submitted_at").trim();
+        let Some(submitted_at) = crate::period::parse_instant(when) else {
+            errors.push(line, format!("submitted_at `{when}` is not an ISO 8601 date or date-time"));
+            continue;
+        };
+        if submitted_at > chrono::Utc::now() + chrono::Duration::days(1) {
+            errors.push(line, format!("submitted_at `{when}` is in the future"));
+        }
+        let pairs: Vec<(String, String)> = table
+            .header
+            .iter()
+            .filter(|c| !matches!(c.as_str(), "ward_code" | "submitted_at"))
+            .map(|c| (c.clone(), rec.get(c).trim().to_string()))
+            .collect();
+        match crate::intake::parse(survey, &pairs, crate::survey::answers::Mode::Paper) {
+            Ok(valid) => {
+                out.push(crate::intake::new_response(survey, &valid, &ward, Channel::Paper, submitted_at))
+            }
+            Err(e) => {
+                for fe in &e.errors {
+                    errors.push(line, format!("{}: {}", fe.question, fe.message.en));
+                }
+            }
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.push(1, "the file has no ballots".into());
+    }
+    errors.into_result(out)
+}
+
+/// `hailong index verify`.
+pub async fn verify(config: Config) -> ExitCode {
+    let catalog = match crate::app::load_catalog(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let db = match crate::db::open(&config.database_url).await {
+        Ok(db) => db,
+        Err(e) => return fail_code(e),
+    };
+    match store::verify::verify(&db, &catalog).await {
+        Ok(report) if report.differences.is_empty() => {
+            println!(
+                "ok: {} rollup rows match a full recompute of {} counted responses",
+                report.rows_checked, report.responses
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            for d in &report.differences {
+                eprintln!("difference: {d}");
+            }
+            eprintln!("error: {} rollup row(s) differ from a full recompute", report.differences.len());
+            ExitCode::from(1)
+        }
+        Err(e) => fail_code(e),
+    }
+}
+
+fn fail_code(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(1)
+}

@@ -1,0 +1,325 @@
+//! Typed configuration, read once at start-up.
+//!
+//! Every setting can be given in an optional TOML file (`--config FILE` or `HAILONG_CONFIG`) and
+//! overridden by the environment; the environment wins. The README documents each variable.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration of one `hailong` process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `HAILONG_DATABASE_URL`: `sqlite://hailong.db?mode=rwc` (default) or `postgres://…`.
+    pub database_url: String,
+    /// `HAILONG_LISTEN`: the address the HTTP server binds.
+    pub listen: String,
+    /// `HAILONG_BASE_URL`: the public URL printed in QR codes and e-mails.
+    pub base_url: String,
+    /// `HAILONG_SURVEYS_DIR`: the folder of survey definitions.
+    pub surveys_dir: PathBuf,
+    /// `HAILONG_RATE_LIMIT=off` turns every rate limit off.
+    pub rate_limit: RateLimitConfig,
+    /// `HAILONG_SMTP_URL`: unset means mail is written as `.eml` files to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// `HAILONG_MAIL_FROM`.
+    pub mail_from: String,
+    /// `HAILONG_MAIL_DIR`.
+    pub mail_dir: PathBuf,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds after which a request is answered with 408.
+    pub request_timeout_secs: u64,
+    /// The satisfaction method's tunable thresholds (SPEC §5).
+    pub method: MethodSettings,
+    /// Ward-score criteria and their weights (SPEC §5.11).
+    pub score: ScoreSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Survey submissions per device cookie (or per address without one) per minute, per ward.
+    pub submissions_per_minute: u32,
+    /// Page views per address per second.
+    pub pages_per_second: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MethodSettings {
+    pub min_cell: usize,
+    pub weight_cap: f64,
+    pub insufficient_below: f64,
+    pub published_from: f64,
+    pub q_threshold: f64,
+    pub model_ward_satisfied_share: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreSettings {
+    /// Criterion id → weight; `satisfaction` is the satisfaction index itself.
+    pub criteria: Vec<Criterion>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub id: String,
+    pub weight: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://hailong.db?mode=rwc".into(),
+            listen: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            surveys_dir: PathBuf::from("surveys"),
+            rate_limit: RateLimitConfig::default(),
+            smtp_url: None,
+            mail_from: "Hài Lòng <no-reply@hailong.local>".into(),
+            mail_dir: PathBuf::from("mail"),
+            max_body_bytes: 16 * 1024,
+            request_timeout_secs: 15,
+            method: MethodSettings::default(),
+            score: ScoreSettings::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self { enabled: true, submissions_per_minute: 6, pages_per_second: 20 }
+    }
+}
+
+impl Default for MethodSettings {
+    fn default() -> Self {
+        Self {
+            min_cell: 3,
+            weight_cap: 5.0,
+            insufficient_below: 30.0,
+            published_from: 50.0,
+            q_threshold: 0.05,
+            model_ward_satisfied_share: 0.80,
+        }
+    }
+}
+
+impl Default for ScoreSettings {
+    fn default() -> Self {
+        let c = |id: &str, weight| Criterion { id: id.into(), weight };
+        Self {
+            criteria: vec![
+                c("satisfaction", 0.40),
+                c("security_order", 0.25),
+                c("force_building", 0.20),
+                c("urban_civility", 0.15),
+            ],
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the optional file, then the environment (which wins), then checks the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (for tests).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = file.map(Path::to_path_buf).or_else(|| get("HAILONG_CONFIG").map(PathBuf::from));
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = get("HAILONG_DATABASE_URL") {
+            cfg.database_url = v;
+        }
+        if let Some(v) = get("HAILONG_LISTEN") {
+            cfg.listen = v;
+        }
+        if let Some(v) = get("HAILONG_BASE_URL") {
+            cfg.base_url = v;
+        }
+        if let Some(v) = get("HAILONG_SURVEYS_DIR") {
+            cfg.surveys_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("HAILONG_RATE_LIMIT") {
+            cfg.rate_limit.enabled = match v.to_ascii_lowercase().as_str() {
+                "off" | "0" | "false" | "no" => false,
+                "on" | "1" | "true" | "yes" => true,
+                other => {
+                    return Err(ConfigError::Invalid(format!(
+                        "HAILONG_RATE_LIMIT must be `on` or `off`, not `{other}`"
+                    )));
+                }
+            };
+        }
+        if let Some(v) = get("HAILONG_SMTP_URL").filter(|v| !v.is_empty()) {
+            cfg.smtp_url = Some(v);
+        }
+        if let Some(v) = get("HAILONG_MAIL_FROM") {
+            cfg.mail_from = v;
+        }
+        if let Some(v) = get("HAILONG_MAIL_DIR") {
+            cfg.mail_dir = PathBuf::from(v);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(format!("listen address `{}` is not HOST:PORT", self.listen));
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return bad(format!("base URL `{}` must start with http:// or https://", self.base_url));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return bad(format!(
+                "database URL must start with sqlite: or postgres://, not `{}`",
+                redact_url(&self.database_url)
+            ));
+        }
+        let m = &self.method;
+        if m.min_cell == 0 || m.weight_cap <= 1.0 || m.insufficient_below > m.published_from {
+            return bad("method: min_cell ≥ 1, weight_cap > 1 and insufficient_below ≤ published_from".into());
+        }
+        if !(0.0..=1.0).contains(&m.model_ward_satisfied_share) || !(0.0..1.0).contains(&m.q_threshold) {
+            return bad("method: model_ward_satisfied_share and q_threshold must lie in [0, 1]".into());
+        }
+        let sum: f64 = self.score.criteria.iter().map(|c| c.weight).sum();
+        if (sum - 1.0).abs() > 1e-9 {
+            return bad(format!("score criteria weights sum to {sum}, not 1"));
+        }
+        if !self.score.criteria.iter().any(|c| c.id == "satisfaction") {
+            return bad("score criteria must include `satisfaction`".into());
+        }
+        let mut ids: Vec<&str> = self.score.criteria.iter().map(|c| c.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return bad("score criteria ids must be unique".into());
+        }
+        if self.score.criteria.iter().any(|c| !(c.weight > 0.0)) {
+            return bad("score criteria weights must be positive".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// A stable hash of the settings that change published figures (SPEC §5: every figure
+    /// records the hash of the configuration it used).
+    pub fn method_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let m = &self.method;
+        let mut text = format!(
+            "min_cell={};weight_cap={};insufficient_below={};published_from={};q={};model={}",
+            m.min_cell,
+            m.weight_cap,
+            m.insufficient_below,
+            m.published_from,
+            m.q_threshold,
+            m.model_ward_satisfied_share
+        );
+        for c in &self.score.criteria {
+            text.push_str(&format!(";{}={}", c.id, c.weight));
+        }
+        hex::encode(&Sha256::digest(text.as_bytes())[..8])
+    }
+}
+
+/// The URL with any password replaced, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &cred[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert!(c.database_url.starts_with("sqlite://hailong.db"));
+        assert!(c.rate_limit.enabled);
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\nbase_url = \"https://x.vn\"\n").unwrap();
+        let c = Config::load_from(Some(&f), &env(&[("HAILONG_LISTEN", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9001");
+        assert_eq!(c.base_url, "https://x.vn");
+        let c = Config::load_from(None, &env(&[("HAILONG_RATE_LIMIT", "off")])).unwrap();
+        assert!(!c.rate_limit.enabled);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(Config::load_from(None, &env(&[("HAILONG_RATE_LIMIT", "maybe")])).is_err());
+        assert!(Config::load_from(None, &env(&[("HAILONG_LISTEN", "nowhere")])).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "[score]\ncriteria = [{id = \"satisfaction\", weight = 0.5}, {id = \"x\", weight = 0.4}]\n",
+        )
+        .unwrap();
+        let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+        assert!(e.contains("sum to"), "{e}");
+        std::fs::write(&f, "nonsense = 1\n").unwrap();
+        assert!(matches!(Config::load_from(Some(&f), &[]), Err(ConfigError::Parse { .. })));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

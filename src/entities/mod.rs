@@ -1,0 +1,10 @@
+//! sea-orm entities, one per table, written entity-first to match `migrations/`.
+//! Behaviour lives in `crate::store`, never here.
+pub mod answer;
+pub mod contact;
+pub mod criteria_value;
+pub mod margin;
+pub mod province;
+pub mod response;
+pub mod rollup;
+pub mod unit;

@@ -1,0 +1,18 @@
+//! Hài Lòng: citizen-feedback surveys and the satisfaction measure for ward police.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod intake;
+pub mod measure;
+pub mod period;
+pub mod store;
+pub mod survey;
+pub mod telemetry;
+pub mod templates;
+pub mod web;

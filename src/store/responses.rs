@@ -1,0 +1,190 @@
+//! Writing responses: the response row, one row per answer, the contact apart, and the rollup
+//! updates — all in the caller's transaction, so that either everything is stored or nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
+use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
+
+use crate::entities::{answer, contact, response, rollup};
+use crate::measure::{Acc, Cell};
+
+/// How a response reached us (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Web,
+    Poster,
+    Token,
+    Paper,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Poster => "poster",
+            Channel::Token => "token",
+            Channel::Paper => "paper",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// One stored answer: a number (Likert 1–5, scale 0–10), a text (choices, free text), or
+/// neither (`na`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerRow {
+    pub question_id: String,
+    pub value_num: Option<i32>,
+    pub value_text: Option<String>,
+}
+
+/// A response ready to store: validated, with its rollup contributions computed.
+#[derive(Debug, Clone)]
+pub struct NewResponse {
+    pub ward_code: String,
+    pub survey_id: String,
+    pub survey_version: i32,
+    pub channel: Channel,
+    pub submitted_at: DateTime<Utc>,
+    pub cell: Cell,
+    pub answers: Vec<AnswerRow>,
+    pub contact: Option<(String, bool)>,
+    /// `Some(reason)` stores the response as flagged: kept, but out of the rollups.
+    pub flag_reason: Option<String>,
+    pub device_hash: Option<String>,
+    /// What this response adds to its ward's rollups (`measure::contributions`).
+    pub contributions: Vec<(Cell, String, Acc)>,
+}
+
+const RECEIPT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// A receipt code such as `7KQ3-M9XP-2B`: 10 symbols, no look-alike characters.
+pub fn new_receipt() -> String {
+    let mut rng = rand::thread_rng();
+    let s: String = (0..10)
+        .map(|_| RECEIPT_ALPHABET[rng.gen_range(0..RECEIPT_ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..10])
+}
+
+/// Inserts a batch of responses with their answers, contacts and rollup updates, in the
+/// connection given (a transaction). Returns the receipts, in order.
+pub async fn insert_batch(
+    db: &impl ConnectionTrait,
+    batch: &[NewResponse],
+) -> Result<Vec<String>, DbErr> {
+    let mut receipts = Vec::with_capacity(batch.len());
+    let mut answers = Vec::new();
+    let mut contacts = Vec::new();
+    let mut rollups = RollupDelta::default();
+    for r in batch {
+        let receipt = new_receipt();
+        let month = crate::period::month_key(r.submitted_at);
+        let row = response::ActiveModel {
+            id: NotSet,
+            receipt: Set(receipt.clone()),
+            ward_code: Set(r.ward_code.clone()),
+            survey_id: Set(r.survey_id.clone()),
+            survey_version: Set(r.survey_version),
+            channel: Set(r.channel.as_str().to_string()),
+            submitted_at: Set(r.submitted_at),
+            month: Set(month.clone()),
+            cell: Set(r.cell.key()),
+            status: Set(if r.flag_reason.is_some() { "flagged" } else { "counted" }.to_string()),
+            flag_reason: Set(r.flag_reason.clone()),
+            device_hash: Set(r.device_hash.clone()),
+        };
+        let id = response::Entity::insert(row).exec(db).await?.last_insert_id;
+        for a in &r.answers {
+            answers.push(answer::ActiveModel {
+                response_id: Set(id),
+                question_id: Set(a.question_id.clone()),
+                value_num: Set(a.value_num),
+                value_text: Set(a.value_text.clone()),
+            });
+        }
+        if let Some((email, consent)) = &r.contact {
+            contacts.push(contact::ActiveModel {
+                response_id: Set(id),
+                email: Set(email.clone()),
+                consent: Set(*consent),
+                created_at: Set(r.submitted_at),
+            });
+        }
+        if r.flag_reason.is_none() {
+            rollups.add(&r.ward_code, &month, &r.contributions, 1);
+        }
+        receipts.push(receipt);
+    }
+    for chunk in answers.chunks(500) {
+        answer::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+    }
+    for chunk in contacts.chunks(500) {
+        contact::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+    }
+    rollups.apply(db).await?;
+    Ok(receipts)
+}
+
+/// (ward code, month, cell key, metric).
+pub type RollupKey = (String, String, String, String);
+
+/// Rollup changes gathered over a batch, applied as additive upserts (safe with several
+/// writers: the database adds, nobody reads-modifies-writes).
+#[derive(Default, Debug)]
+pub struct RollupDelta(pub BTreeMap<RollupKey, Acc>);
+
+impl RollupDelta {
+    /// Adds (`sign` = 1) or removes (`sign` = -1) one response's contributions.
+    pub fn add(&mut self, ward: &str, month: &str, contributions: &[(Cell, String, Acc)], sign: i64) {
+        for (cell, metric, acc) in contributions {
+            let key = (ward.to_string(), month.to_string(), cell.key(), metric.clone());
+            let e = self.0.entry(key).or_default();
+            if sign >= 0 {
+                e.add(acc);
+            } else {
+                e.sub(acc);
+            }
+        }
+    }
+
+    pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let models: Vec<rollup::ActiveModel> = self
+            .0
+            .into_iter()
+            .map(|((ward, month, cell, metric), acc)| rollup::ActiveModel {
+                ward_code: Set(ward),
+                month: Set(month),
+                cell: Set(cell),
+                metric: Set(metric),
+                n: Set(acc.n),
+                sum: Set(acc.sum),
+                sumsq: Set(acc.sumsq),
+            })
+            .collect();
+        let excluded = Alias::new("excluded");
+        for chunk in models.chunks(400) {
+            let mut on_conflict = OnConflict::columns([
+                rollup::Column::WardCode,
+                rollup::Column::Month,
+                rollup::Column::Cell,
+                rollup::Column::Metric,
+            ]);
+            for col in [rollup::Column::N, rollup::Column::Sum, rollup::Column::Sumsq] {
+                on_conflict.value(
+                    col,
+                    Expr::col((rollup::Entity, col)).add(Expr::col((excluded.clone(), col))),
+                );
+            }
+            rollup::Entity::insert_many(chunk.to_vec())
+                .on_conflict(on_conflict.to_owned())
+                .exec(db)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! One integration-test binary. Every test spawns the app on port 0 with a fresh database; the
+//! `both!` tests run on SQLite always and on PostgreSQL when `HAILONG_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+
+mod cli;
+mod public;
