@@ -66,7 +66,10 @@ impl App {
         let db = crate::db::open(&config.database_url).await?;
         let loaded = crate::store::units::load_shipped_if_empty(&db).await?;
         if loaded > 0 {
-            tracing::info!(units = loaded, "loaded the shipped list of administrative units");
+            tracing::info!(
+                units = loaded,
+                "loaded the shipped list of administrative units"
+            );
         }
         if !config.rate_limit.enabled {
             tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
@@ -74,12 +77,19 @@ impl App {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let state = AppState(Arc::new(Inner { db, config, catalog, tera }));
+        let state = AppState(Arc::new(Inner {
+            db,
+            config,
+            catalog,
+            tera,
+        }));
         Ok(App { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> AppState {
@@ -87,7 +97,10 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "serving");
         axum::serve(

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Parser, Debug)]
-#[command(name = "hailong", version, about = "Hài Lòng — citizen-feedback surveys and the satisfaction measure for ward police")]
+#[command(
+    name = "hailong",
+    version,
+    about = "Hài Lòng — citizen-feedback surveys and the satisfaction measure for ward police"
+)]
 pub struct Cli {
     /// Configuration file (TOML); the environment overrides it. Also `HAILONG_CONFIG`.
     #[arg(long, global = true)]
@@ -103,12 +107,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::Surveys { command: SurveysCommand::Check { dir } } => {
+        Command::Surveys {
+            command: SurveysCommand::Check { dir },
+        } => {
             let dir = dir.unwrap_or_else(|| config.surveys_dir.clone());
             match crate::survey::catalog::Catalog::load(&dir) {
                 Ok(c) => {
                     for s in c.iter() {
-                        println!("ok: {} version {} ({} questions)", s.id, s.version, s.questions.len());
+                        println!(
+                            "ok: {} version {} ({} questions)",
+                            s.id,
+                            s.version,
+                            s.questions.len()
+                        );
                     }
                     ExitCode::SUCCESS
                 }
@@ -122,10 +133,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Units { command } => crate::commands::units(config, command).await,
-        Command::Responses { command: ResponsesCommand::Import { file } } => {
-            crate::commands::import_responses(config, &file).await
-        }
-        Command::Index { command: IndexCommand::Verify } => crate::commands::verify(config).await,
+        Command::Responses {
+            command: ResponsesCommand::Import { file },
+        } => crate::commands::import_responses(config, &file).await,
+        Command::Index {
+            command: IndexCommand::Verify,
+        } => crate::commands::verify(config).await,
     }
 }
 

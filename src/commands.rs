@@ -57,7 +57,9 @@ pub async fn units(config: Config, command: UnitsCommand) -> ExitCode {
                 }
             }
         }
-        UnitsCommand::Margins { command: MarginsCommand::Import { file } } => {
+        UnitsCommand::Margins {
+            command: MarginsCommand::Import { file },
+        } => {
             let text = match read_text_file(&file) {
                 Ok(t) => t,
                 Err(e) => return report(&file, &e),
@@ -90,7 +92,10 @@ pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
         }
     };
     let Some(survey) = catalog.get(crate::app::DEFAULT_SURVEY) else {
-        eprintln!("error: the survey `{}` is missing", crate::app::DEFAULT_SURVEY);
+        eprintln!(
+            "error: the survey `{}` is missing",
+            crate::app::DEFAULT_SURVEY
+        );
         return ExitCode::from(1);
     };
     let db = match open(&config).await {
@@ -114,7 +119,11 @@ pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
     };
     match store::write_batch(&db, &batch).await {
         Ok(receipts) => {
-            println!("imported {} paper ballots from {}", receipts.len(), file.display());
+            println!(
+                "imported {} paper ballots from {}",
+                receipts.len(),
+                file.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -136,10 +145,16 @@ pub fn parse_ballots(
     let mut errors = LineErrors::default();
     for col in &table.header {
         if !FIXED.contains(&col.as_str()) && !question_ids.contains(col.as_str()) {
-            errors.push(1, format!("column `{col}` is not a question of survey {}", survey.id));
+            errors.push(
+                1,
+                format!("column `{col}` is not a question of survey {}", survey.id),
+            );
         }
         if col == "contact_email" || col == "contact_consent" {
-            errors.push(1, format!("column `{col}` cannot be imported from paper ballots"));
+            errors.push(
+                1,
+                format!("column `{col}` cannot be imported from paper ballots"),
+            );
         }
     }
     if !errors.is_empty() {
@@ -154,7 +169,10 @@ pub fn parse_ballots(
         }
         let when = rec.get("submitted_at").trim();
         let Some(submitted_at) = crate::period::parse_instant(when) else {
-            errors.push(line, format!("submitted_at `{when}` is not an ISO 8601 date or date-time"));
+            errors.push(
+                line,
+                format!("submitted_at `{when}` is not an ISO 8601 date or date-time"),
+            );
             continue;
         };
         if submitted_at > chrono::Utc::now() + chrono::Duration::days(1) {
@@ -167,9 +185,13 @@ pub fn parse_ballots(
             .map(|c| (c.clone(), rec.get(c).trim().to_string()))
             .collect();
         match crate::intake::parse(survey, &pairs, crate::survey::answers::Mode::Paper) {
-            Ok(valid) => {
-                out.push(crate::intake::new_response(survey, &valid, &ward, Channel::Paper, submitted_at))
-            }
+            Ok(valid) => out.push(crate::intake::new_response(
+                survey,
+                &valid,
+                &ward,
+                Channel::Paper,
+                submitted_at,
+            )),
             Err(e) => {
                 for fe in &e.errors {
                     errors.push(line, format!("{}: {}", fe.question, fe.message.en));
@@ -208,7 +230,10 @@ pub async fn verify(config: Config) -> ExitCode {
             for d in &report.differences {
                 eprintln!("difference: {d}");
             }
-            eprintln!("error: {} rollup row(s) differ from a full recompute", report.differences.len());
+            eprintln!(
+                "error: {} rollup row(s) differ from a full recompute",
+                report.differences.len()
+            );
             ExitCode::from(1)
         }
         Err(e) => fail_code(e),

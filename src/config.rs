@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::measure::MethodConfig;
+use crate::measure::score::{Criterion, default_criteria, validate_criteria};
+
 /// The whole configuration of one `hailong` process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,7 +35,7 @@ pub struct Config {
     /// Seconds after which a request is answered with 408.
     pub request_timeout_secs: u64,
     /// The satisfaction method's tunable thresholds (SPEC §5).
-    pub method: MethodSettings,
+    pub method: MethodConfig,
     /// Ward-score criteria and their weights (SPEC §5.11).
     pub score: ScoreSettings,
 }
@@ -49,27 +52,9 @@ pub struct RateLimitConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct MethodSettings {
-    pub min_cell: usize,
-    pub weight_cap: f64,
-    pub insufficient_below: f64,
-    pub published_from: f64,
-    pub q_threshold: f64,
-    pub model_ward_satisfied_share: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct ScoreSettings {
     /// Criterion id → weight; `satisfaction` is the satisfaction index itself.
     pub criteria: Vec<Criterion>,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Criterion {
-    pub id: String,
-    pub weight: f64,
 }
 
 impl Default for Config {
@@ -85,7 +70,7 @@ impl Default for Config {
             mail_dir: PathBuf::from("mail"),
             max_body_bytes: 16 * 1024,
             request_timeout_secs: 15,
-            method: MethodSettings::default(),
+            method: MethodConfig::default(),
             score: ScoreSettings::default(),
         }
     }
@@ -93,33 +78,18 @@ impl Default for Config {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self { enabled: true, submissions_per_minute: 6, pages_per_second: 20 }
-    }
-}
-
-impl Default for MethodSettings {
-    fn default() -> Self {
         Self {
-            min_cell: 3,
-            weight_cap: 5.0,
-            insufficient_below: 30.0,
-            published_from: 50.0,
-            q_threshold: 0.05,
-            model_ward_satisfied_share: 0.80,
+            enabled: true,
+            submissions_per_minute: 6,
+            pages_per_second: 20,
         }
     }
 }
 
 impl Default for ScoreSettings {
     fn default() -> Self {
-        let c = |id: &str, weight| Criterion { id: id.into(), weight };
         Self {
-            criteria: vec![
-                c("satisfaction", 0.40),
-                c("security_order", 0.25),
-                c("force_building", 0.20),
-                c("urban_civility", 0.15),
-            ],
+            criteria: default_criteria(),
         }
     }
 }
@@ -128,7 +98,10 @@ impl Default for ScoreSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{0}")]
@@ -145,13 +118,19 @@ impl Config {
     /// As [`Config::load`], with the environment given explicitly (for tests).
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let file = file.map(Path::to_path_buf).or_else(|| get("HAILONG_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| get("HAILONG_CONFIG").map(PathBuf::from));
         let mut cfg = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text)
-                    .map_err(|e| ConfigError::Parse { path, message: e.to_string() })?
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path,
+                    message: e.to_string(),
+                })?
             }
             None => Config::default(),
         };
@@ -197,9 +176,13 @@ impl Config {
             return bad(format!("listen address `{}` is not HOST:PORT", self.listen));
         }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return bad(format!("base URL `{}` must start with http:// or https://", self.base_url));
+            return bad(format!(
+                "base URL `{}` must start with http:// or https://",
+                self.base_url
+            ));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
             return bad(format!(
                 "database URL must start with sqlite: or postgres://, not `{}`",
                 redact_url(&self.database_url)
@@ -207,26 +190,16 @@ impl Config {
         }
         let m = &self.method;
         if m.min_cell == 0 || m.weight_cap <= 1.0 || m.insufficient_below > m.published_from {
-            return bad("method: min_cell ≥ 1, weight_cap > 1 and insufficient_below ≤ published_from".into());
+            return bad(
+                "method: min_cell ≥ 1, weight_cap > 1 and insufficient_below ≤ published_from"
+                    .into(),
+            );
         }
-        if !(0.0..=1.0).contains(&m.model_ward_satisfied_share) || !(0.0..1.0).contains(&m.q_threshold) {
-            return bad("method: model_ward_satisfied_share and q_threshold must lie in [0, 1]".into());
+        if !(0.0..=1.0).contains(&m.satisfied_model_ward) || !(0.0..1.0).contains(&m.q_threshold) {
+            return bad("method: satisfied_model_ward and q_threshold must lie in [0, 1]".into());
         }
-        let sum: f64 = self.score.criteria.iter().map(|c| c.weight).sum();
-        if (sum - 1.0).abs() > 1e-9 {
-            return bad(format!("score criteria weights sum to {sum}, not 1"));
-        }
-        if !self.score.criteria.iter().any(|c| c.id == "satisfaction") {
-            return bad("score criteria must include `satisfaction`".into());
-        }
-        let mut ids: Vec<&str> = self.score.criteria.iter().map(|c| c.id.as_str()).collect();
-        ids.sort_unstable();
-        if ids.windows(2).any(|w| w[0] == w[1]) {
-            return bad("score criteria ids must be unique".into());
-        }
-        if self.score.criteria.iter().any(|c| !(c.weight > 0.0)) {
-            return bad("score criteria weights must be positive".into());
-        }
+        validate_criteria(&self.score.criteria)
+            .map_err(|e| ConfigError::Invalid(format!("score: {e}")))?;
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }
@@ -241,19 +214,12 @@ impl Config {
     /// records the hash of the configuration it used).
     pub fn method_hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let m = &self.method;
-        let mut text = format!(
-            "min_cell={};weight_cap={};insufficient_below={};published_from={};q={};model={}",
-            m.min_cell,
-            m.weight_cap,
-            m.insufficient_below,
-            m.published_from,
-            m.q_threshold,
-            m.model_ward_satisfied_share
-        );
-        for c in &self.score.criteria {
-            text.push_str(&format!(";{}={}", c.id, c.weight));
-        }
+        let text = serde_json::json!({
+            "method_version": crate::measure::METHOD_VERSION,
+            "method": self.method,
+            "criteria": self.score.criteria,
+        })
+        .to_string();
         hex::encode(&Sha256::digest(text.as_bytes())[..8])
     }
 }
@@ -277,7 +243,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -292,7 +261,11 @@ mod tests {
     fn environment_wins_over_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("h.toml");
-        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\nbase_url = \"https://x.vn\"\n").unwrap();
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\nbase_url = \"https://x.vn\"\n",
+        )
+        .unwrap();
         let c = Config::load_from(Some(&f), &env(&[("HAILONG_LISTEN", "127.0.0.1:9001")])).unwrap();
         assert_eq!(c.listen, "127.0.0.1:9001");
         assert_eq!(c.base_url, "https://x.vn");
@@ -314,12 +287,18 @@ mod tests {
         let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
         assert!(e.contains("sum to"), "{e}");
         std::fs::write(&f, "nonsense = 1\n").unwrap();
-        assert!(matches!(Config::load_from(Some(&f), &[]), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

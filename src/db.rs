@@ -36,10 +36,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
     } else {
         opts.max_connections(16).min_connections(1);
     }
-    Database::connect(opts).await.map_err(|e| DbOpenError::Connect {
-        url: redact_url(url),
-        cause: e.to_string(),
-    })
+    Database::connect(opts)
+        .await
+        .map_err(|e| DbOpenError::Connect {
+            url: redact_url(url),
+            cause: e.to_string(),
+        })
 }
 
 /// Connects and brings the schema up to date.
@@ -50,8 +52,10 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, DbOpenError> {
 }
 
 pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbOpenError> {
-    Migrator::up(db, None).await.map_err(|e| DbOpenError::Migrate {
-        url: redact_url(url),
-        cause: e.to_string(),
-    })
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| DbOpenError::Migrate {
+            url: redact_url(url),
+            cause: e.to_string(),
+        })
 }

@@ -15,7 +15,11 @@ pub fn scale_spec(survey: &Survey) -> ScaleSpec {
         dimensions: survey
             .scale_items()
             .into_iter()
-            .map(|d| measure::Dimension { id: d.id, weight: d.weight, items: d.items })
+            .map(|d| measure::Dimension {
+                id: d.id,
+                weight: d.weight,
+                items: d.items,
+            })
             .collect(),
         overall_item: survey.overall_item().to_string(),
         trust_item: survey.trust_item().unwrap_or_default().to_string(),
@@ -25,7 +29,11 @@ pub fn scale_spec(survey: &Survey) -> ScaleSpec {
 }
 
 /// Parses form fields or CSV cells for `survey`.
-pub fn parse(survey: &Survey, pairs: &[(String, String)], mode: Mode) -> Result<ValidatedResponse, FormErrors> {
+pub fn parse(
+    survey: &Survey,
+    pairs: &[(String, String)],
+    mode: Mode,
+) -> Result<ValidatedResponse, FormErrors> {
     crate::survey::parse_form(survey, pairs, mode)
 }
 
@@ -49,7 +57,12 @@ fn is_measured_likert(survey: &Survey, id: &str) -> bool {
 
 /// The respondent as the measure sees it.
 pub fn respondent(survey: &Survey, v: &ValidatedResponse) -> Respondent {
-    let mut r = Respondent { cell: cell_of(v), items: Default::default(), overall: None, trust: None };
+    let mut r = Respondent {
+        cell: cell_of(v),
+        items: Default::default(),
+        overall: None,
+        trust: None,
+    };
     let overall = survey.overall_item();
     let trust = survey.trust_item();
     for (id, a) in &v.answers {
@@ -67,11 +80,18 @@ pub fn respondent(survey: &Survey, v: &ValidatedResponse) -> Respondent {
 
 /// The respondent rebuilt from stored answer rows (for `index verify` and exclusions).
 pub fn respondent_from_rows(survey: &Survey, cell: Cell, rows: &[answer::Model]) -> Respondent {
-    let mut r = Respondent { cell, items: Default::default(), overall: None, trust: None };
+    let mut r = Respondent {
+        cell,
+        items: Default::default(),
+        overall: None,
+        trust: None,
+    };
     let overall = survey.overall_item();
     let trust = survey.trust_item();
     for a in rows {
-        let Some(x) = a.value_num.and_then(|x| u8::try_from(x).ok()) else { continue };
+        let Some(x) = a.value_num.and_then(|x| u8::try_from(x).ok()) else {
+            continue;
+        };
         if a.question_id == overall {
             r.overall = Some(x);
         } else if Some(a.question_id.as_str()) == trust {
@@ -100,15 +120,27 @@ pub fn new_response(
                 Answer::Na => (None, None),
                 Answer::Choice(s) | Answer::Text(s) => (None, Some(s.clone())),
             };
-            AnswerRow { question_id: id.clone(), value_num, value_text }
+            AnswerRow {
+                question_id: id.clone(),
+                value_num,
+                value_text,
+            }
         })
         .collect();
     // Demographics are answers too (one row each), besides the cell kept on the response.
     if let Some(s) = v.sex {
-        answers.push(AnswerRow { question_id: "sex".into(), value_num: None, value_text: Some(s.as_str().into()) });
+        answers.push(AnswerRow {
+            question_id: "sex".into(),
+            value_num: None,
+            value_text: Some(s.as_str().into()),
+        });
     }
     if let Some(a) = v.age {
-        answers.push(AnswerRow { question_id: "age".into(), value_num: None, value_text: Some(a.as_str().into()) });
+        answers.push(AnswerRow {
+            question_id: "age".into(),
+            value_num: None,
+            value_text: Some(a.as_str().into()),
+        });
     }
     let respondent = respondent(survey, v);
     let contributions = measure::contributions(&scale_spec(survey), &respondent);
@@ -120,7 +152,11 @@ pub fn new_response(
         submitted_at,
         cell: respondent.cell,
         answers,
-        contact: v.contact.as_ref().filter(|c| c.consent).map(|c| (c.email.clone(), c.consent)),
+        contact: v
+            .contact
+            .as_ref()
+            .filter(|c| c.consent)
+            .map(|c| (c.email.clone(), c.consent)),
         flag_reason: None,
         device_hash: None,
         contributions,

@@ -33,12 +33,19 @@ impl Period {
         }
         if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
             match q {
-                "1" | "2" | "3" | "4" => Ok(Period::Quarter { year, quarter: q.parse().map_err(|_| bad())? }),
+                "1" | "2" | "3" | "4" => Ok(Period::Quarter {
+                    year,
+                    quarter: q.parse().map_err(|_| bad())?,
+                }),
                 _ => Err(bad()),
             }
         } else if rest.len() == 2 && rest.bytes().all(|b| b.is_ascii_digit()) {
             let month: u32 = rest.parse().map_err(|_| bad())?;
-            if (1..=12).contains(&month) { Ok(Period::Month { year, month }) } else { Err(bad()) }
+            if (1..=12).contains(&month) {
+                Ok(Period::Month { year, month })
+            } else {
+                Err(bad())
+            }
         } else {
             Err(bad())
         }
@@ -47,7 +54,10 @@ impl Period {
     /// The month (Vietnam time) that an instant belongs to.
     pub fn month_of(t: DateTime<Utc>) -> Self {
         let local = t.with_timezone(&vietnam());
-        Period::Month { year: local.year(), month: local.month() }
+        Period::Month {
+            year: local.year(),
+            month: local.month(),
+        }
     }
 
     /// The quarter (Vietnam time) that an instant belongs to.
@@ -57,7 +67,10 @@ impl Period {
 
     pub fn quarter(self) -> Self {
         match self {
-            Period::Month { year, month } => Period::Quarter { year, quarter: (month - 1) / 3 + 1 },
+            Period::Month { year, month } => Period::Quarter {
+                year,
+                quarter: (month - 1) / 3 + 1,
+            },
             q => q,
         }
     }
@@ -79,19 +92,43 @@ impl Period {
     /// The period just before this one, of the same granularity.
     pub fn prev(self) -> Self {
         match self {
-            Period::Month { year, month: 1 } => Period::Month { year: year - 1, month: 12 },
-            Period::Month { year, month } => Period::Month { year, month: month - 1 },
-            Period::Quarter { year, quarter: 1 } => Period::Quarter { year: year - 1, quarter: 4 },
-            Period::Quarter { year, quarter } => Period::Quarter { year, quarter: quarter - 1 },
+            Period::Month { year, month: 1 } => Period::Month {
+                year: year - 1,
+                month: 12,
+            },
+            Period::Month { year, month } => Period::Month {
+                year,
+                month: month - 1,
+            },
+            Period::Quarter { year, quarter: 1 } => Period::Quarter {
+                year: year - 1,
+                quarter: 4,
+            },
+            Period::Quarter { year, quarter } => Period::Quarter {
+                year,
+                quarter: quarter - 1,
+            },
         }
     }
 
     pub fn next(self) -> Self {
         match self {
-            Period::Month { year, month: 12 } => Period::Month { year: year + 1, month: 1 },
-            Period::Month { year, month } => Period::Month { year, month: month + 1 },
-            Period::Quarter { year, quarter: 4 } => Period::Quarter { year: year + 1, quarter: 1 },
-            Period::Quarter { year, quarter } => Period::Quarter { year, quarter: quarter + 1 },
+            Period::Month { year, month: 12 } => Period::Month {
+                year: year + 1,
+                month: 1,
+            },
+            Period::Month { year, month } => Period::Month {
+                year,
+                month: month + 1,
+            },
+            Period::Quarter { year, quarter: 4 } => Period::Quarter {
+                year: year + 1,
+                quarter: 1,
+            },
+            Period::Quarter { year, quarter } => Period::Quarter {
+                year,
+                quarter: quarter + 1,
+            },
         }
     }
 
@@ -121,14 +158,25 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
-            return vietnam().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc));
+            return vietnam()
+                .from_local_datetime(&naive)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
         }
     }
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
     let naive = date.and_hms_opt(12, 0, 0)?;
-    vietnam().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
+    vietnam()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -154,8 +202,13 @@ mod tests {
         let q = Period::parse("2026-Q1").unwrap();
         assert_eq!(q.months(), vec!["2026-01", "2026-02", "2026-03"]);
         assert_eq!(q.prev().to_string(), "2025-Q4");
-        assert_eq!(Period::parse("2026-12").unwrap().next().to_string(), "2027-01");
-        for bad in ["2026", "2026-13", "2026-Q5", "26-01", "2026-1", "abcd-01", "2026-Q1x"] {
+        assert_eq!(
+            Period::parse("2026-12").unwrap().next().to_string(),
+            "2027-01"
+        );
+        for bad in [
+            "2026", "2026-13", "2026-Q5", "26-01", "2026-1", "abcd-01", "2026-Q1x",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
     }

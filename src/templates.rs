@@ -5,17 +5,41 @@ use tera::Tera;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
-    ("public/index.html", include_str!("../templates/public/index.html")),
-    ("public/survey.html", include_str!("../templates/public/survey.html")),
-    ("public/thanks.html", include_str!("../templates/public/thanks.html")),
-    ("errors/error.html", include_str!("../templates/errors/error.html")),
+    (
+        "public/index.html",
+        include_str!("../templates/public/index.html"),
+    ),
+    (
+        "public/survey.html",
+        include_str!("../templates/public/survey.html"),
+    ),
+    (
+        "public/thanks.html",
+        include_str!("../templates/public/thanks.html"),
+    ),
+    (
+        "errors/error.html",
+        include_str!("../templates/errors/error.html"),
+    ),
 ];
 
 /// Static assets: path under `/static/`, content type, body.
 pub const STATIC_FILES: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("../static/app.css")),
-    ("survey.js", "text/javascript; charset=utf-8", include_str!("../static/survey.js")),
-    ("index.js", "text/javascript; charset=utf-8", include_str!("../static/index.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/app.css"),
+    ),
+    (
+        "survey.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/survey.js"),
+    ),
+    (
+        "index.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/index.js"),
+    ),
 ];
 
 /// Parses every template once, at start-up.

@@ -56,7 +56,11 @@ pub struct Record {
 impl Record {
     /// The value of a column that the header was checked to have.
     pub fn get(&self, column: &str) -> &str {
-        self.index.get(column).and_then(|&i| self.fields.get(i)).map(String::as_str).unwrap_or("")
+        self.index
+            .get(column)
+            .and_then(|&i| self.fields.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -70,15 +74,32 @@ pub struct Table {
 /// number of fields, or a file that is not CSV, is reported with its line number.
 pub fn read_csv(text: &str, required: &[&str]) -> Result<Table, LineErrors> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut rows = reader.records();
     let header: Vec<String> = match rows.next() {
         Some(Ok(h)) => h.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
-        Some(Err(e)) => return Err(LineErrors::single(1, format!("the header is not valid CSV: {e}"))),
-        None => return Err(LineErrors::single(1, "the file is empty: a header line is needed".into())),
+        Some(Err(e)) => {
+            return Err(LineErrors::single(
+                1,
+                format!("the header is not valid CSV: {e}"),
+            ));
+        }
+        None => {
+            return Err(LineErrors::single(
+                1,
+                "the file is empty: a header line is needed".into(),
+            ));
+        }
     };
     let mut errors = LineErrors::default();
-    let missing: Vec<&str> = required.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
     if !missing.is_empty() {
         errors.push(1, format!("missing column(s): {}", missing.join(", ")));
     }
@@ -101,10 +122,17 @@ pub fn read_csv(text: &str, required: &[&str]) -> Result<Table, LineErrors> {
                     continue;
                 }
                 if r.len() != header.len() {
-                    errors.push(line, format!("{} fields where the header has {}", r.len(), header.len()));
+                    errors.push(
+                        line,
+                        format!("{} fields where the header has {}", r.len(), header.len()),
+                    );
                     continue;
                 }
-                records.push(Record { line, fields: r.iter().map(str::to_string).collect(), index: index.clone() });
+                records.push(Record {
+                    line,
+                    fields: r.iter().map(str::to_string).collect(),
+                    index: index.clone(),
+                });
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(0);

@@ -94,7 +94,12 @@ pub async fn insert_batch(
             submitted_at: Set(r.submitted_at),
             month: Set(month.clone()),
             cell: Set(r.cell.key()),
-            status: Set(if r.flag_reason.is_some() { "flagged" } else { "counted" }.to_string()),
+            status: Set(if r.flag_reason.is_some() {
+                "flagged"
+            } else {
+                "counted"
+            }
+            .to_string()),
             flag_reason: Set(r.flag_reason.clone()),
             device_hash: Set(r.device_hash.clone()),
         };
@@ -124,7 +129,9 @@ pub async fn insert_batch(
         answer::Entity::insert_many(chunk.to_vec()).exec(db).await?;
     }
     for chunk in contacts.chunks(500) {
-        contact::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+        contact::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
     }
     rollups.apply(db).await?;
     Ok(receipts)
@@ -140,9 +147,20 @@ pub struct RollupDelta(pub BTreeMap<RollupKey, Acc>);
 
 impl RollupDelta {
     /// Adds (`sign` = 1) or removes (`sign` = -1) one response's contributions.
-    pub fn add(&mut self, ward: &str, month: &str, contributions: &[(Cell, String, Acc)], sign: i64) {
+    pub fn add(
+        &mut self,
+        ward: &str,
+        month: &str,
+        contributions: &[(Cell, String, Acc)],
+        sign: i64,
+    ) {
         for (cell, metric, acc) in contributions {
-            let key = (ward.to_string(), month.to_string(), cell.key(), metric.clone());
+            let key = (
+                ward.to_string(),
+                month.to_string(),
+                cell.key(),
+                metric.clone(),
+            );
             let e = self.0.entry(key).or_default();
             if sign >= 0 {
                 e.add(acc);
@@ -174,7 +192,11 @@ impl RollupDelta {
                 rollup::Column::Cell,
                 rollup::Column::Metric,
             ]);
-            for col in [rollup::Column::N, rollup::Column::Sum, rollup::Column::Sumsq] {
+            for col in [
+                rollup::Column::N,
+                rollup::Column::Sum,
+                rollup::Column::Sumsq,
+            ] {
                 on_conflict.value(
                     col,
                     Expr::col((rollup::Entity, col)).add(Expr::col((excluded.clone(), col))),

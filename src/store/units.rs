@@ -32,8 +32,14 @@ fn is_code(s: &str, len: usize) -> bool {
 
 /// Parses and checks a unit list (columns of SPEC §1); every bad line is named.
 pub fn parse_units(text: &str) -> Result<Vec<UnitRow>, LineErrors> {
-    const COLS: [&str; 6] =
-        ["province_code", "province_name", "province_type", "ward_code", "ward_name", "ward_type"];
+    const COLS: [&str; 6] = [
+        "province_code",
+        "province_name",
+        "province_type",
+        "ward_code",
+        "ward_name",
+        "ward_type",
+    ];
     let table = read_csv(text, &COLS)?;
     let mut errors = LineErrors::default();
     let mut rows = Vec::new();
@@ -51,10 +57,16 @@ pub fn parse_units(text: &str) -> Result<Vec<UnitRow>, LineErrors> {
         };
         let line = rec.line;
         if !is_code(&row.province_code, 2) {
-            errors.push(line, format!("province_code `{}` is not two digits", row.province_code));
+            errors.push(
+                line,
+                format!("province_code `{}` is not two digits", row.province_code),
+            );
         }
         if !is_code(&row.ward_code, 5) {
-            errors.push(line, format!("ward_code `{}` is not five digits", row.ward_code));
+            errors.push(
+                line,
+                format!("ward_code `{}` is not five digits", row.ward_code),
+            );
         }
         if row.province_name.is_empty() || row.ward_name.is_empty() {
             errors.push(line, "province_name and ward_name must not be empty".into());
@@ -62,11 +74,17 @@ pub fn parse_units(text: &str) -> Result<Vec<UnitRow>, LineErrors> {
         if !UNIT_KINDS.contains(&row.ward_kind.as_str()) {
             errors.push(
                 line,
-                format!("ward_type `{}` is not one of phường, xã, đặc khu", row.ward_kind),
+                format!(
+                    "ward_type `{}` is not one of phường, xã, đặc khu",
+                    row.ward_kind
+                ),
             );
         }
         if let Some(first) = seen.insert(row.ward_code.clone(), line) {
-            errors.push(line, format!("ward_code {} repeats line {first}", row.ward_code));
+            errors.push(
+                line,
+                format!("ward_code {} repeats line {first}", row.ward_code),
+            );
         }
         match province_names.get(&row.province_code) {
             Some((name, first)) if *name != row.province_name => errors.push(
@@ -90,7 +108,10 @@ pub fn parse_units(text: &str) -> Result<Vec<UnitRow>, LineErrors> {
 }
 
 /// Writes the units (insert or update by code) in one transaction.
-pub async fn upsert_units(db: &DatabaseConnection, rows: &[UnitRow]) -> Result<usize, sea_orm::DbErr> {
+pub async fn upsert_units(
+    db: &DatabaseConnection,
+    rows: &[UnitRow],
+) -> Result<usize, sea_orm::DbErr> {
     let txn = db.begin().await?;
     let mut provinces: BTreeMap<&str, &UnitRow> = BTreeMap::new();
     for r in rows {
@@ -190,21 +211,35 @@ pub async fn parse_margins(
         let share = match share_text.parse::<f64>() {
             Ok(s) if s.is_finite() && (0.0..=1.0).contains(&s) => s,
             _ => {
-                errors.push(line, format!("share `{share_text}` is not a number from 0 to 1"));
+                errors.push(
+                    line,
+                    format!("share `{share_text}` is not a number from 0 to 1"),
+                );
                 continue;
             }
         };
         if let Some(first) = seen.insert((ward.clone(), sex.clone(), age.clone()), line) {
-            errors.push(line, format!("cell {ward} {sex} {age} repeats line {first}"));
+            errors.push(
+                line,
+                format!("cell {ward} {sex} {age} repeats line {first}"),
+            );
         }
         let e = sums.entry(ward.clone()).or_insert((0.0, line));
         e.0 += share;
         e.1 = line;
-        out.push(margin::Model { ward_code: ward, sex, age, share });
+        out.push(margin::Model {
+            ward_code: ward,
+            sex,
+            age,
+            share,
+        });
     }
     for (ward, (sum, last_line)) in &sums {
         if (sum - 1.0).abs() > 1e-6 {
-            errors.push(*last_line, format!("the shares of ward {ward} sum to {sum}, not 1"));
+            errors.push(
+                *last_line,
+                format!("the shares of ward {ward} sum to {sum}, not 1"),
+            );
         }
     }
     if out.is_empty() && errors.is_empty() {
@@ -218,8 +253,12 @@ pub async fn replace_margins(
     db: &DatabaseConnection,
     rows: Vec<margin::Model>,
 ) -> Result<usize, sea_orm::DbErr> {
-    let wards: Vec<String> =
-        rows.iter().map(|m| m.ward_code.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let wards: Vec<String> = rows
+        .iter()
+        .map(|m| m.ward_code.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let n = rows.len();
     let txn = db.begin().await?;
     for chunk in wards.chunks(500) {
@@ -238,7 +277,9 @@ pub async fn replace_margins(
         })
         .collect();
     for chunk in models.chunks(300) {
-        margin::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        margin::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(n)
@@ -264,7 +305,9 @@ pub async fn find_unit(
     let Some(u) = unit::Entity::find_by_id(code.to_string()).one(db).await? else {
         return Ok(None);
     };
-    let p = province::Entity::find_by_id(u.province_code.clone()).one(db).await?;
+    let p = province::Entity::find_by_id(u.province_code.clone())
+        .one(db)
+        .await?;
     Ok(Some(UnitInfo {
         code: u.code,
         name: u.name,
@@ -275,7 +318,10 @@ pub async fn find_unit(
 }
 
 pub async fn provinces(db: &impl ConnectionTrait) -> Result<Vec<province::Model>, sea_orm::DbErr> {
-    province::Entity::find().order_by_asc(province::Column::Code).all(db).await
+    province::Entity::find()
+        .order_by_asc(province::Column::Code)
+        .all(db)
+        .await
 }
 
 pub async fn find_province(
@@ -300,7 +346,10 @@ pub async fn units_of_province(
 }
 
 pub async fn all_units(db: &impl ConnectionTrait) -> Result<Vec<unit::Model>, sea_orm::DbErr> {
-    unit::Entity::find().order_by_asc(unit::Column::Code).all(db).await
+    unit::Entity::find()
+        .order_by_asc(unit::Column::Code)
+        .all(db)
+        .await
 }
 
 /// The population margins of a ward, if any were imported.
@@ -308,7 +357,10 @@ pub async fn margins_of(
     db: &impl ConnectionTrait,
     ward_code: &str,
 ) -> Result<Vec<margin::Model>, sea_orm::DbErr> {
-    margin::Entity::find().filter(margin::Column::WardCode.eq(ward_code)).all(db).await
+    margin::Entity::find()
+        .filter(margin::Column::WardCode.eq(ward_code))
+        .all(db)
+        .await
 }
 
 #[cfg(test)]
@@ -322,7 +374,10 @@ mod tests {
         let provinces: HashSet<_> = rows.iter().map(|r| &r.province_code).collect();
         assert_eq!(provinces.len(), 34);
         let count = |k: &str| rows.iter().filter(|r| r.ward_kind == k).count();
-        assert_eq!((count("phường"), count("xã"), count("đặc khu")), (687, 2621, 13));
+        assert_eq!(
+            (count("phường"), count("xã"), count("đặc khu")),
+            (687, 2621, 13)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::responses::RollupKey;
 use crate::entities::{answer, response, rollup};
@@ -76,7 +78,14 @@ pub async fn verify(db: &DatabaseConnection, catalog: &Catalog) -> Result<Verify
     let mut seen = 0usize;
     let mut stored_map: BTreeMap<RollupKey, Acc> = BTreeMap::new();
     for r in stored {
-        stored_map.insert((r.ward_code, r.month, r.cell, r.metric), Acc { n: r.n, sum: r.sum, sumsq: r.sumsq });
+        stored_map.insert(
+            (r.ward_code, r.month, r.cell, r.metric),
+            Acc {
+                n: r.n,
+                sum: r.sum,
+                sumsq: r.sumsq,
+            },
+        );
     }
     let zero = Acc::default();
     let mut keys: Vec<&RollupKey> = expected.keys().chain(stored_map.keys()).collect();
@@ -94,5 +103,9 @@ pub async fn verify(db: &DatabaseConnection, catalog: &Catalog) -> Result<Verify
             ));
         }
     }
-    Ok(VerifyReport { responses, rows_checked: seen, differences })
+    Ok(VerifyReport {
+        responses,
+        rows_checked: seen,
+        differences,
+    })
 }

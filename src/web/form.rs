@@ -31,7 +31,10 @@ pub fn decode(body: &[u8]) -> Result<Vec<(String, String)>, FormDecodeError> {
 }
 
 fn decode_component(raw: &[u8]) -> Result<String, FormDecodeError> {
-    let plus: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let plus: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
     let bytes: Vec<u8> = percent_decode(&plus).collect();
     String::from_utf8(bytes).map_err(|_| FormDecodeError::InvalidUtf8)
 }

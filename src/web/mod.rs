@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -33,10 +33,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(middleware::from_fn(move |req, next| security_headers(req, next, hsts)))
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(req, next, hsts)
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -52,7 +57,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
-    match crate::templates::STATIC_FILES.iter().find(|(name, _, _)| *name == file) {
+    match crate::templates::STATIC_FILES
+        .iter()
+        .find(|(name, _, _)| *name == file)
+    {
         Some((_, ctype, body)) => (
             [
                 (header::CONTENT_TYPE, *ctype),
@@ -81,8 +89,14 @@ async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if hsts {
         h.insert(
@@ -117,7 +131,10 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
     let mut out = if is_api {
         let message = detail.unwrap_or_else(|| api_message(status).to_string());
-        (status, axum::Json(serde_json::json!({ "error": message, "status": status.as_u16() })))
+        (
+            status,
+            axum::Json(serde_json::json!({ "error": message, "status": status.as_u16() })),
+        )
             .into_response()
     } else {
         render_error_page(&state, status, lang, detail.as_deref())
@@ -198,7 +215,12 @@ fn error_texts(status: StatusCode) -> (&'static str, &'static str, &'static str,
     }
 }
 
-pub fn render_error_page(state: &AppState, status: StatusCode, lang: Lang, detail: Option<&str>) -> Response {
+pub fn render_error_page(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    detail: Option<&str>,
+) -> Response {
     let (vt, vx, et, ex) = error_texts(status);
     let (title, text) = match lang {
         Lang::Vi => (vt, vx),
@@ -210,7 +232,10 @@ pub fn render_error_page(state: &AppState, status: StatusCode, lang: Lang, detai
     ctx.insert("title", title);
     ctx.insert("text", text);
     // Only messages we wrote ourselves reach this point (AppError never carries database text).
-    ctx.insert("detail", &detail.filter(|d| *d != "not found" && *d != "internal error"));
+    ctx.insert(
+        "detail",
+        &detail.filter(|d| *d != "not found" && *d != "internal error"),
+    );
     let body = match state.tera.render("errors/error.html", &ctx) {
         Ok(b) => b,
         Err(e) => {
@@ -229,5 +254,8 @@ pub fn html(body: String) -> Response {
 }
 
 pub fn empty(status: StatusCode) -> Response {
-    Response::builder().status(status).body(Body::empty()).unwrap_or_default()
+    Response::builder()
+        .status(status)
+        .body(Body::empty())
+        .unwrap_or_default()
 }

@@ -79,7 +79,13 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
                     Lang::Vi => format!("/s/{}", u.code),
                     Lang::En => format!("/s/{}?lang=en", u.code),
                 };
-                listed.push(UnitItem { code: u.code, name: u.name, kind: u.kind, province_name, url });
+                listed.push(UnitItem {
+                    code: u.code,
+                    name: u.name,
+                    kind: u.kind,
+                    province_name,
+                    url,
+                });
             }
         }
     }
@@ -88,13 +94,19 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
     ctx.insert("q", text);
     ctx.insert(
         "province",
-        &selected.map(|p| ProvinceItem { code: p.code.clone(), name: p.name.clone() }),
+        &selected.map(|p| ProvinceItem {
+            code: p.code.clone(),
+            name: p.name.clone(),
+        }),
     );
     ctx.insert(
         "provinces",
         &provinces
             .iter()
-            .map(|p| ProvinceItem { code: p.code.clone(), name: p.name.clone() })
+            .map(|p| ProvinceItem {
+                code: p.code.clone(),
+                name: p.name.clone(),
+            })
             .collect::<Vec<_>>(),
     );
     ctx.insert("searched", &searched);

@@ -48,7 +48,10 @@ struct Hidden {
 /// Tokens and poster ids are URL-safe by construction; anything else is dropped.
 fn url_safe(v: Option<&str>) -> Option<String> {
     v.filter(|s| !s.is_empty() && s.len() <= 128)
-        .filter(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'))
+        .filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
         .map(str::to_string)
 }
 
@@ -69,9 +72,12 @@ fn survey(state: &AppState) -> AppResult<&Survey> {
 }
 
 async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitKind)> {
-    let unit = units::find_unit(&state.db, code).await?.ok_or(AppError::NotFound)?;
-    let kind = UnitKind::from_db(&unit.kind)
-        .ok_or_else(|| AppError::Internal(format!("unit {} has unknown type {}", unit.code, unit.kind)))?;
+    let unit = units::find_unit(&state.db, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let kind = UnitKind::from_db(&unit.kind).ok_or_else(|| {
+        AppError::Internal(format!("unit {} has unknown type {}", unit.code, unit.kind))
+    })?;
     Ok((unit, kind))
 }
 
@@ -88,13 +94,22 @@ fn render_form(
     let form = survey_form(survey, lang, kind, submitted);
     let mut hidden = Vec::new();
     if lang == Lang::En {
-        hidden.push(Hidden { name: "lang", value: "en".into() });
+        hidden.push(Hidden {
+            name: "lang",
+            value: "en".into(),
+        });
     }
     if let Some(t) = token {
-        hidden.push(Hidden { name: "t", value: t });
+        hidden.push(Hidden {
+            name: "t",
+            value: t,
+        });
     }
     if let Some(p) = poster {
-        hidden.push(Hidden { name: "p", value: p });
+        hidden.push(Hidden {
+            name: "p",
+            value: p,
+        });
     }
     let mut ctx = tera::Context::new();
     ctx.insert("lang", lang.as_str());
@@ -144,7 +159,11 @@ async fn submit(
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Ok(super::empty(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
@@ -162,7 +181,12 @@ async fn submit(
             }));
         }
     };
-    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let lang = Lang::from_query(field("lang").or(q.lang.as_deref()));
     let token = url_safe(field("t").or(q.t.as_deref()));
     let poster = url_safe(field("p").or(q.p.as_deref()));
@@ -171,7 +195,8 @@ async fn submit(
         Ok(v) => v,
         Err(errors) => {
             let body = render_form(&state, &unit, kind, lang, token, poster, Some(&errors))?;
-            let mut resp = (StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(body)).into_response();
+            let mut resp =
+                (StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(body)).into_response();
             resp.extensions_mut().insert(FinalPage);
             return Ok(resp);
         }
@@ -179,7 +204,10 @@ async fn submit(
     let new = crate::intake::new_response(survey, &valid, &unit.code, Channel::Web, Utc::now());
     // The redirect is sent only after the commit.
     let receipts = crate::store::write_batch(&state.db, std::slice::from_ref(&new)).await?;
-    let receipt = receipts.into_iter().next().ok_or_else(|| AppError::Internal("no receipt".into()))?;
+    let receipt = receipts
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::Internal("no receipt".into()))?;
     let mut location = format!("/s/{}/thanks?r={receipt}", unit.code);
     if lang == Lang::En {
         location.push_str("&lang=en");

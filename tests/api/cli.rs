@@ -28,7 +28,11 @@ both!(paper_ballots_import_atomically_and_verify, |app| {
     let out = app.cli(&["responses", "import", &f]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("imported 12"));
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM responses WHERE channel = 'paper'").await, 12);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM responses WHERE channel = 'paper'")
+            .await,
+        12
+    );
     let out = app.cli(&["index", "verify"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
@@ -52,8 +56,15 @@ both!(paper_ballots_import_atomically_and_verify, |app| {
     let f = app.write_file("nocol.csv", "ward_code,sex,age,a1\n00004,m,18-34,4\n");
     let out = app.cli(&["responses", "import", &f]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("missing column(s): submitted_at"), "{}", stderr(&out));
-    let f = app.write_file("unk.csv", "ward_code,submitted_at,sex,age,zz\n00004,2026-01-01,m,18-34,1\n");
+    assert!(
+        stderr(&out).contains("missing column(s): submitted_at"),
+        "{}",
+        stderr(&out)
+    );
+    let f = app.write_file(
+        "unk.csv",
+        "ward_code,submitted_at,sex,age,zz\n00004,2026-01-01,m,18-34,1\n",
+    );
     let out = app.cli(&["responses", "import", &f]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("`zz`"));
@@ -63,12 +74,18 @@ both!(paper_ballots_import_atomically_and_verify, |app| {
     use sea_orm::ConnectionTrait;
     app.state
         .db
-        .execute_unprepared("UPDATE rollups SET n = n + 1 WHERE metric = 'score' AND cell = 'm:55+'")
+        .execute_unprepared(
+            "UPDATE rollups SET n = n + 1 WHERE metric = 'score' AND cell = 'm:55+'",
+        )
         .await
         .unwrap();
     let out = app.cli(&["index", "verify"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("cell m:55+ metric score"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cell m:55+ metric score"),
+        "{}",
+        stderr(&out)
+    );
 });
 
 both!(units_and_margins_import, |app| {
@@ -104,7 +121,12 @@ fn surveys_check_reports_each_problem() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(repo_path("surveys/ward-police.toml")).unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
-    let out = run_cli(&db, dir.path(), &["surveys", "check", repo_path("surveys").to_str().unwrap()], None);
+    let out = run_cli(
+        &db,
+        dir.path(),
+        &["surveys", "check", repo_path("surveys").to_str().unwrap()],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ward-police"));
 
@@ -114,10 +136,18 @@ fn surveys_check_reports_each_problem() {
     let broken = good.replacen("kind = \"likert5\"", "kind = \"likert7\"", 1);
     assert_ne!(broken, good);
     std::fs::write(bad_dir.join("ward-police.toml"), broken).unwrap();
-    let out = run_cli(&db, dir.path(), &["surveys", "check", bad_dir.to_str().unwrap()], None);
+    let out = run_cli(
+        &db,
+        dir.path(),
+        &["surveys", "check", bad_dir.to_str().unwrap()],
+        None,
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("ward-police.toml") && err.contains("likert7"), "{err}");
+    assert!(
+        err.contains("ward-police.toml") && err.contains("likert7"),
+        "{err}"
+    );
 
     // `serve` refuses to start on it.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hailong"))
@@ -147,14 +177,22 @@ fn serve_fails_clearly_on_a_bad_database_or_a_busy_port() {
     };
     let out = run("sqlite:///nonexistent-dir/x/y.db?mode=rwc", "127.0.0.1:0");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("cannot open the database"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot open the database"),
+        "{}",
+        stderr(&out)
+    );
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("ok.db").display());
     let out = run(&db, &format!("127.0.0.1:{port}"));
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("cannot listen on"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot listen on"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = run(&db, "not-an-address");
     assert_eq!(out.status.code(), Some(2));
@@ -197,7 +235,11 @@ fn graceful_shutdown_finishes_in_flight_requests() {
     s.write_all(&body.as_bytes()[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // SIGTERM while the request is in flight.
-    let kill = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let kill = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(kill.success());
     std::thread::sleep(Duration::from_millis(300));
     s.write_all(&body.as_bytes()[10..]).unwrap();

@@ -45,7 +45,9 @@ pub fn postgres_url(test: &str) -> Option<String> {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
             if std::env::var("HAILONG_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-                panic!("{test}: HAILONG_TEST_POSTGRES_URL is not set and HAILONG_TEST_REQUIRE_ALL=1");
+                panic!(
+                    "{test}: HAILONG_TEST_POSTGRES_URL is not set and HAILONG_TEST_REQUIRE_ALL=1"
+                );
             }
             eprintln!(
                 "\n!!! SKIPPED on PostgreSQL: {test} — set HAILONG_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres to run it !!!\n"
@@ -64,23 +66,33 @@ fn random_name() -> String {
 /// Creates a fresh PostgreSQL database; returns (its URL, admin URL, its name).
 pub async fn fresh_postgres(admin_url: &str) -> (String, String, String) {
     let name = random_name();
-    let admin = Database::connect(admin_url).await.expect("connect to the test PostgreSQL");
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL");
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create a test database");
     admin.close().await.ok();
-    let (base, _) = admin_url.rsplit_once('/').expect("postgres URL with a database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("postgres URL with a database name");
     let base_no_query = base.to_string();
-    (format!("{base_no_query}/{name}"), admin_url.to_string(), name)
+    (
+        format!("{base_no_query}/{name}"),
+        admin_url.to_string(),
+        name,
+    )
 }
 
 pub fn test_config(db_url: &str, dir: &std::path::Path) -> Config {
-    let mut cfg = Config::default();
-    cfg.database_url = db_url.to_string();
-    cfg.listen = "127.0.0.1:0".into();
-    cfg.surveys_dir = repo_path("surveys");
-    cfg.mail_dir = dir.join("mail");
+    let mut cfg = Config {
+        database_url: db_url.to_string(),
+        listen: "127.0.0.1:0".into(),
+        surveys_dir: repo_path("surveys"),
+        mail_dir: dir.join("mail"),
+        ..Default::default()
+    };
     cfg.rate_limit.enabled = false;
     cfg
 }
@@ -99,7 +111,8 @@ impl TestApp {
                 None,
             ),
             Backend::Postgres => {
-                let admin = std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
+                let admin =
+                    std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
                 let (url, admin, name) = fresh_postgres(&admin).await;
                 (url, Some((admin, name)))
             }
@@ -118,7 +131,16 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .unwrap();
-        TestApp { addr, client, db_url, dir, state, shutdown: Some(tx), handle: Some(handle), pg_drop }
+        TestApp {
+            addr,
+            client,
+            db_url,
+            dir,
+            state,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            pg_drop,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -157,15 +179,16 @@ impl TestApp {
 
     /// A count from SQL, for checking what was (not) written.
     pub async fn count(&self, sql: &str) -> i64 {
-        use sea_orm::{FromQueryResult, JsonValue, Statement};
+        use sea_orm::Statement;
         let backend = self.state.db.get_database_backend();
-        let row = JsonValue::find_by_statement(Statement::from_string(backend, sql.to_string()))
-            .one(&self.state.db)
+        let row = self
+            .state
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_string()))
             .await
             .unwrap()
-            .unwrap();
-        let v = row.as_object().unwrap().values().next().unwrap().clone();
-        v.as_i64().unwrap_or_else(|| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(-1))
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
     }
 
     /// Stops the server (waiting for in-flight requests) and drops a PostgreSQL database.
@@ -176,9 +199,13 @@ impl TestApp {
         if let Some(h) = self.handle.take() {
             let _ = h.await;
         }
-        if let Some((admin, name)) = self.pg_drop.take() {
-            if let Ok(db) = Database::connect(&admin).await {
-                let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        if let Some((admin, name)) = self.pg_drop.take()
+            && let Ok(db) = Database::connect(&admin).await
+        {
+            {
+                let _ = db
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
                 db.close().await.ok();
             }
         }
@@ -201,7 +228,12 @@ pub fn run_cli(db_url: &str, dir: &std::path::Path, args: &[&str], stdin: Option
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run hailong");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
