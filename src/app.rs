@@ -24,6 +24,8 @@ pub struct Inner {
     pub config: Config,
     pub catalog: Catalog,
     pub tera: tera::Tera,
+    /// Staff console: session policy, login limiter, cookie settings.
+    pub staff: crate::auth::session::StaffRuntime,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,11 +79,13 @@ impl App {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let state = AppState(Arc::new(Inner {
             db,
             config,
             catalog,
             tera,
+            staff,
         }));
         Ok(App { listener, state })
     }

@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ResponsesCommand,
     },
+    /// Staff accounts of the console.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// The stored aggregates of the satisfaction measure.
     Index {
         #[command(subcommand)]
@@ -77,6 +82,22 @@ pub enum MarginsCommand {
 pub enum ResponsesCommand {
     /// Import paper ballots: ward_code,submitted_at,sex,age, then question ids.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a staff user. Without --password-stdin a strong password is generated and printed once.
+    Add {
+        /// The user's e-mail address (the sign-in name).
+        #[arg(long)]
+        email: String,
+        /// `ministry`, `province:CODE` (e.g. province:01) or `ward:CODE` (e.g. ward:00004).
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (first line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +157,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Responses {
             command: ResponsesCommand::Import { file },
         } => crate::commands::import_responses(config, &file).await,
+        Command::Users {
+            command:
+                UsersCommand::Add {
+                    email,
+                    role,
+                    password_stdin,
+                },
+        } => crate::commands::users_add(config, &email, &role, password_stdin).await,
         Command::Index {
             command: IndexCommand::Verify,
         } => crate::commands::verify(config).await,

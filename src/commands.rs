@@ -244,3 +244,85 @@ fn fail_code(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(1)
 }
+
+/// `hailong users add --email E --role R [--password-stdin]`.
+pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: bool) -> ExitCode {
+    use crate::auth::{Scope, password};
+    use crate::store::staff::{AddUserError, add_user, normalise_email, plausible_email};
+    let email = normalise_email(email);
+    if !plausible_email(&email) {
+        eprintln!("error: `{email}` is not an e-mail address");
+        return ExitCode::from(2);
+    }
+    let scope = match Scope::parse(role) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (pw, generated) = if password_stdin {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            eprintln!("error: cannot read the password from standard input: {e}");
+            return ExitCode::from(1);
+        }
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if let Err(m) = password::check_new(&pw) {
+            eprintln!("error: {m}");
+            return ExitCode::from(2);
+        }
+        (pw, false)
+    } else {
+        (password::generate(), true)
+    };
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let exists = match &scope {
+        Scope::Ministry => Ok(true),
+        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
+        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
+    };
+    match exists {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
+            return ExitCode::from(1);
+        }
+        Err(e) => return fail_db(e),
+    }
+    let hash = match tokio::task::spawn_blocking(move || password::hash(&pw).map(|h| (h, pw))).await
+    {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (hash, pw) = hash;
+    match add_user(&db, &email, &scope, &hash).await {
+        Ok(_) => {
+            println!("added staff user {email} with role {scope}");
+            if generated {
+                println!("password (shown only this once): {pw}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(AddUserError::Exists(e)) => {
+            eprintln!("error: a staff user with the e-mail {e} already exists");
+            ExitCode::from(1)
+        }
+        Err(AddUserError::Db(e)) => fail_db(e),
+    }
+}
+
+fn fail_db(e: sea_orm::DbErr) -> ExitCode {
+    eprintln!("error: database: {e}");
+    ExitCode::from(1)
+}

@@ -38,6 +38,36 @@ pub struct Config {
     pub method: MethodConfig,
     /// Ward-score criteria and their weights (SPEC §5.11).
     pub score: ScoreSettings,
+    /// Staff console: sessions, the login rate limit, the pilot group.
+    pub staff: StaffConfig,
+}
+
+/// `[staff]`: the staff console's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaffConfig {
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this many hours after the login, however active.
+    pub session_absolute_hours: u64,
+    /// Login attempts per client address per minute.
+    pub logins_per_minute_per_address: u32,
+    /// Login attempts per e-mail address per minute.
+    pub logins_per_minute_per_email: u32,
+    /// The pilot group of model wards shown side by side to the ministry (ward codes).
+    pub pilot_wards: Vec<String>,
+}
+
+impl Default for StaffConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            logins_per_minute_per_address: 10,
+            logins_per_minute_per_email: 5,
+            pilot_wards: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +102,7 @@ impl Default for Config {
             request_timeout_secs: 15,
             method: MethodConfig::default(),
             score: ScoreSettings::default(),
+            staff: StaffConfig::default(),
         }
     }
 }
@@ -200,6 +231,17 @@ impl Config {
         }
         validate_criteria(&self.score.criteria)
             .map_err(|e| ConfigError::Invalid(format!("score: {e}")))?;
+        let st = &self.staff;
+        if st.session_idle_minutes == 0 || st.session_absolute_hours == 0 {
+            return bad("staff: session_idle_minutes and session_absolute_hours must be ≥ 1".into());
+        }
+        if let Some(w) = st
+            .pilot_wards
+            .iter()
+            .find(|w| w.len() != 5 || !w.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return bad(format!("staff: pilot ward `{w}` is not a 5-digit ward code"));
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }

@@ -21,6 +21,50 @@ const TEMPLATES: &[(&str, &str)] = &[
         "errors/error.html",
         include_str!("../templates/errors/error.html"),
     ),
+    (
+        "staff/macros.html",
+        include_str!("../templates/staff/macros.html"),
+    ),
+    (
+        "staff/layout.html",
+        include_str!("../templates/staff/layout.html"),
+    ),
+    (
+        "staff/login.html",
+        include_str!("../templates/staff/login.html"),
+    ),
+    (
+        "staff/password.html",
+        include_str!("../templates/staff/password.html"),
+    ),
+    (
+        "staff/inbox.html",
+        include_str!("../templates/staff/inbox.html"),
+    ),
+    (
+        "staff/feedback_item.html",
+        include_str!("../templates/staff/feedback_item.html"),
+    ),
+    (
+        "staff/exports.html",
+        include_str!("../templates/staff/exports.html"),
+    ),
+    (
+        "staff/overview.html",
+        include_str!("../templates/staff/overview.html"),
+    ),
+    (
+        "staff/province.html",
+        include_str!("../templates/staff/province.html"),
+    ),
+    (
+        "staff/ward.html",
+        include_str!("../templates/staff/ward.html"),
+    ),
+    (
+        "staff/tokens.html",
+        include_str!("../templates/staff/tokens.html"),
+    ),
 ];
 
 /// Static assets: path under `/static/`, content type, body.

@@ -8,3 +8,8 @@ pub mod province;
 pub mod response;
 pub mod rollup;
 pub mod unit;
+pub mod api_token;
+pub mod feedback_note;
+pub mod feedback_state;
+pub mod staff_session;
+pub mod staff_user;

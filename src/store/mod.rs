@@ -1,7 +1,11 @@
 //! Queries and writes over the entities; rollup maintenance.
 
+pub mod api_tokens;
 pub mod csvio;
+pub mod exports;
+pub mod feedback;
 pub mod responses;
+pub mod staff;
 pub mod units;
 pub mod verify;
 

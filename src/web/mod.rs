@@ -16,8 +16,10 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::{AppError, ErrorMessage};
 
+pub mod caller;
 pub mod form;
 pub mod public;
+pub mod staff;
 pub mod survey;
 
 /// The interface language: Vietnamese first, English with `?lang=en`.
@@ -30,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let hsts = cfg.base_url.starts_with("https://");
     Router::new()
         .merge(public::routes())
+        .merge(staff::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)

@@ -1,0 +1,103 @@
+//! Export queries: responses (never contact data) in pages by id, so that any number of rows
+//! streams in bounded memory; every query applies the caller's [`Scope`].
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::auth::Scope;
+use crate::entities::{answer, response, unit};
+use crate::period::Period;
+
+/// What an export covers, already checked against the scope by [`resolve`].
+#[derive(Debug, Clone)]
+pub struct ExportFilter {
+    pub ward: Option<String>,
+    pub province: Option<String>,
+    pub period: Option<Period>,
+}
+
+/// The condition on `responses.ward_code` of a scope (every export query includes it).
+fn scope_condition(scope: &Scope) -> Condition {
+    match scope {
+        Scope::Ministry => Condition::all(),
+        Scope::Ward(w) => Condition::all().add(response::Column::WardCode.eq(w.clone())),
+        Scope::Province(p) => Condition::all().add(in_province(p)),
+    }
+}
+
+fn in_province(p: &str) -> sea_orm::sea_query::SimpleExpr {
+    response::Column::WardCode.in_subquery(
+        Query::select()
+            .column(unit::Column::Code)
+            .from(unit::Entity)
+            .and_where(Expr::col(unit::Column::ProvinceCode).eq(p))
+            .to_owned(),
+    )
+}
+
+fn condition(scope: &Scope, f: &ExportFilter) -> Condition {
+    let mut c = scope_condition(scope);
+    if let Some(w) = &f.ward {
+        c = c.add(response::Column::WardCode.eq(w.clone()));
+    }
+    if let Some(p) = &f.province {
+        c = c.add(in_province(p));
+    }
+    if let Some(period) = f.period {
+        c = c.add(response::Column::Month.is_in(period.months()));
+    }
+    c
+}
+
+/// One page of responses after `after_id`, ordered by id, with their answers (contact data
+/// lives in another table and is never read here).
+pub async fn responses_page(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    f: &ExportFilter,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<(response::Model, Vec<answer::Model>)>, DbErr> {
+    let rows = response::Entity::find()
+        .filter(condition(scope, f))
+        .filter(response::Column::Id.gt(after_id))
+        .order_by_asc(response::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Answers of exactly this page's responses (the primary key starts with response_id).
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut answers: HashMap<i64, Vec<answer::Model>> = HashMap::with_capacity(rows.len());
+    for a in answer::Entity::find()
+        .filter(answer::Column::ResponseId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        answers.entry(a.response_id).or_default().push(a);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let a = answers.remove(&r.id).unwrap_or_default();
+            (r, a)
+        })
+        .collect())
+}
+
+/// Ward code → province code, for the export's `province_code` column.
+pub async fn province_of_wards(db: &impl ConnectionTrait) -> Result<HashMap<String, String>, DbErr> {
+    Ok(unit::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.province_code))
+        .collect())
+}

@@ -1,0 +1,369 @@
+//! The ward inbox: responses of a ward that carry a comment or an "issue" answer, their
+//! workflow state (new → in progress → resolved | not actionable), assignee and internal notes.
+//! Every function takes the caller's [`Scope`]; a ward outside it reads as absent.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::auth::Scope;
+use crate::entities::{answer, feedback_note, feedback_state, response, staff_user};
+use crate::period::Period;
+use crate::store::units::{self, UnitInfo};
+
+/// The free-text questions whose answers make an inbox item.
+pub const TEXT_QUESTIONS: [&str; 2] = ["comment", "issue"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    InProgress,
+    Resolved,
+    NotActionable,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::New,
+        Status::InProgress,
+        Status::Resolved,
+        Status::NotActionable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::InProgress => "in_progress",
+            Status::Resolved => "resolved",
+            Status::NotActionable => "not_actionable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The allowed moves: new → in progress → resolved | not actionable (and back to in
+    /// progress when a closed item needs more work; a new item may be closed directly).
+    pub fn can_move_to(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (New, InProgress)
+                | (New, Resolved)
+                | (New, NotActionable)
+                | (InProgress, Resolved)
+                | (InProgress, NotActionable)
+                | (Resolved, InProgress)
+                | (NotActionable, InProgress)
+        )
+    }
+}
+
+/// The `overall` answer's band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    /// 1–2: dissatisfied.
+    Low,
+    /// 3.
+    Mid,
+    /// 4–5: satisfied.
+    High,
+}
+
+impl Band {
+    pub fn parse(s: &str) -> Option<Band> {
+        match s {
+            "low" => Some(Band::Low),
+            "mid" => Some(Band::Mid),
+            "high" => Some(Band::High),
+            _ => None,
+        }
+    }
+    fn range(self) -> (i32, i32) {
+        match self {
+            Band::Low => (1, 2),
+            Band::Mid => (3, 3),
+            Band::High => (4, 5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub period: Option<Period>,
+    pub status: Option<Status>,
+    pub band: Option<Band>,
+    /// Only items with a comment (not only an "issue" answer).
+    pub with_comment: bool,
+    pub channel: Option<String>,
+}
+
+/// A ward of the caller's scope, or `None` (absent or outside: the same answer).
+pub async fn ward_in_scope(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    ward_code: &str,
+) -> Result<Option<UnitInfo>, DbErr> {
+    Ok(units::find_unit(db, ward_code)
+        .await?
+        .filter(|u| scope.contains_ward(u)))
+}
+
+fn has_text(question: &'static str) -> sea_orm::sea_query::SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(answer::Entity)
+            .and_where(
+                Expr::col((answer::Entity, answer::Column::ResponseId))
+                    .equals((response::Entity, response::Column::Id)),
+            )
+            .and_where(Expr::col((answer::Entity, answer::Column::QuestionId)).eq(question))
+            .and_where(Expr::col((answer::Entity, answer::Column::ValueText)).is_not_null())
+            .and_where(Expr::col((answer::Entity, answer::Column::ValueText)).ne(""))
+            .to_owned(),
+    )
+}
+
+fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::Entity> {
+    let mut q = response::Entity::find().filter(response::Column::WardCode.eq(&ward.code));
+    q = if f.with_comment {
+        q.filter(has_text("comment"))
+    } else {
+        q.filter(has_text("comment").or(has_text("issue")))
+    };
+    if let Some(p) = f.period {
+        q = q.filter(response::Column::Month.is_in(p.months()));
+    }
+    if let Some(c) = &f.channel {
+        q = q.filter(response::Column::Channel.eq(c));
+    }
+    if let Some(b) = f.band {
+        let (lo, hi) = b.range();
+        q = q.filter(response::Column::Id.in_subquery(
+            Query::select()
+                .column(answer::Column::ResponseId)
+                .from(answer::Entity)
+                .and_where(Expr::col(answer::Column::QuestionId).eq("overall"))
+                .and_where(Expr::col(answer::Column::ValueNum).between(lo, hi))
+                .to_owned(),
+        ));
+    }
+    if let Some(s) = f.status {
+        let sub = |cond: sea_orm::sea_query::SimpleExpr| {
+            Query::select()
+                .column(feedback_state::Column::ResponseId)
+                .from(feedback_state::Entity)
+                .and_where(cond)
+                .to_owned()
+        };
+        q = if s == Status::New {
+            q.filter(response::Column::Id.not_in_subquery(sub(
+                Expr::col(feedback_state::Column::Status).ne("new"),
+            )))
+        } else {
+            q.filter(response::Column::Id.in_subquery(sub(
+                Expr::col(feedback_state::Column::Status).eq(s.as_str()),
+            )))
+        };
+    }
+    q
+}
+
+/// One inbox item as the console shows it (free text still unmasked: the web layer masks).
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub response: response::Model,
+    pub answers: Vec<answer::Model>,
+    pub status: Status,
+    pub assignee: Option<(i64, String)>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub const PAGE_SIZE: u64 = 50;
+
+/// A page of the inbox, newest first, and the total count.
+pub async fn inbox(
+    db: &impl ConnectionTrait,
+    ward: &UnitInfo,
+    f: &InboxFilter,
+    page: u64,
+) -> Result<(Vec<Item>, u64), DbErr> {
+    let total = inbox_query(ward, f).count(db).await?;
+    let rows = inbox_query(ward, f)
+        .order_by_desc(response::Column::SubmittedAt)
+        .order_by_desc(response::Column::Id)
+        .offset(page * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await?;
+    Ok((complete(db, rows).await?, total))
+}
+
+async fn complete(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Result<Vec<Item>, DbErr> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut answers: HashMap<i64, Vec<answer::Model>> = HashMap::new();
+    for a in answer::Entity::find()
+        .filter(answer::Column::ResponseId.is_in(ids.clone()))
+        .all(db)
+        .await?
+    {
+        answers.entry(a.response_id).or_default().push(a);
+    }
+    let states: HashMap<i64, feedback_state::Model> = feedback_state::Entity::find()
+        .filter(feedback_state::Column::ResponseId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.response_id, s))
+        .collect();
+    let assignee_ids: Vec<i64> = states.values().filter_map(|s| s.assignee_id).collect();
+    let emails: HashMap<i64, String> = if assignee_ids.is_empty() {
+        HashMap::new()
+    } else {
+        staff_user::Entity::find()
+            .filter(staff_user::Column::Id.is_in(assignee_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let st = states.get(&r.id);
+            Item {
+                answers: answers.remove(&r.id).unwrap_or_default(),
+                status: st
+                    .and_then(|s| Status::parse(&s.status))
+                    .unwrap_or(Status::New),
+                assignee: st
+                    .and_then(|s| s.assignee_id)
+                    .and_then(|id| emails.get(&id).map(|e| (id, e.clone()))),
+                updated_at: st.map(|s| s.updated_at),
+                response: r,
+            }
+        })
+        .collect())
+}
+
+/// One item of a ward (absent when the response is not an inbox item of that ward).
+pub async fn item(db: &impl ConnectionTrait, ward: &UnitInfo, id: i64) -> Result<Option<Item>, DbErr> {
+    let r = inbox_query(ward, &InboxFilter::default())
+        .filter(response::Column::Id.eq(id))
+        .one(db)
+        .await?;
+    Ok(match r {
+        Some(r) => complete(db, vec![r]).await?.pop(),
+        None => None,
+    })
+}
+
+async fn upsert_state(
+    db: &impl ConnectionTrait,
+    id: i64,
+    status: Status,
+    assignee: Option<i64>,
+) -> Result<(), DbErr> {
+    feedback_state::Entity::insert(feedback_state::ActiveModel {
+        response_id: Set(id),
+        status: Set(status.as_str().to_string()),
+        assignee_id: Set(assignee),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(feedback_state::Column::ResponseId)
+            .update_columns([
+                feedback_state::Column::Status,
+                feedback_state::Column::AssigneeId,
+                feedback_state::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(db: &impl ConnectionTrait, item: &Item, to: Status) -> Result<(), DbErr> {
+    upsert_state(db, item.response.id, to, item.assignee.as_ref().map(|a| a.0)).await
+}
+
+pub async fn set_assignee(
+    db: &impl ConnectionTrait,
+    item: &Item,
+    assignee: Option<i64>,
+) -> Result<(), DbErr> {
+    upsert_state(db, item.response.id, item.status, assignee).await
+}
+
+pub async fn add_note(
+    db: &impl ConnectionTrait,
+    response_id: i64,
+    author_id: i64,
+    body: &str,
+) -> Result<(), DbErr> {
+    feedback_note::Entity::insert(feedback_note::ActiveModel {
+        id: NotSet,
+        response_id: Set(response_id),
+        author_id: Set(author_id),
+        body: Set(body.to_string()),
+        created_at: Set(Utc::now()),
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Notes of an item, oldest first, with their authors' e-mails.
+pub async fn notes(
+    db: &impl ConnectionTrait,
+    response_id: i64,
+) -> Result<Vec<(feedback_note::Model, String)>, DbErr> {
+    let notes = feedback_note::Entity::find()
+        .filter(feedback_note::Column::ResponseId.eq(response_id))
+        .order_by_asc(feedback_note::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = notes.iter().map(|n| n.author_id).collect();
+    let emails: HashMap<i64, String> = staff_user::Entity::find()
+        .filter(staff_user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    Ok(notes
+        .into_iter()
+        .map(|n| {
+            let e = emails.get(&n.author_id).cloned().unwrap_or_default();
+            (n, e)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::*;
+
+    #[test]
+    fn workflow_moves() {
+        assert!(New.can_move_to(InProgress));
+        assert!(InProgress.can_move_to(Resolved));
+        assert!(InProgress.can_move_to(NotActionable));
+        assert!(!Resolved.can_move_to(New));
+        assert!(!New.can_move_to(New));
+        assert!(Resolved.can_move_to(InProgress));
+    }
+}

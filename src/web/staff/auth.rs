@@ -1,0 +1,304 @@
+//! Signing in and out, and changing one's password: `GET|POST /staff/login`,
+//! `POST /staff/logout`, `GET|POST /staff/password`.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{Staff, audit, csrf_rejected, render, see_other};
+use crate::app::AppState;
+use crate::auth::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, read_cookie};
+use crate::auth::{password, random_token, same_secret};
+use crate::error::{AppError, AppResult};
+use crate::store::staff;
+use crate::web::{FinalPage, Lang};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/login", get(login_page).post(login))
+        .route("/staff/logout", post(logout))
+        .route("/staff/password", get(password_page).post(change_password))
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    lang: Option<String>,
+    next: Option<String>,
+}
+
+/// Only a path inside the console is a valid place to return to after signing in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with("/staff")
+                && !n.starts_with("/staff/login")
+                && !n.contains("//")
+                && !n.contains('\\')
+                && n.len() < 512 =>
+        {
+            n.to_string()
+        }
+        _ => "/staff".to_string(),
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    lang: Lang,
+    csrf: &str,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("lang", lang.as_str());
+    ctx.insert("l", lang.as_str());
+    ctx.insert("csrf", csrf);
+    ctx.insert("email", email);
+    ctx.insert("next", next);
+    ctx.insert("error", &error);
+    let mut resp = render(state, "staff/login.html", &ctx)?;
+    *resp.status_mut() = status;
+    resp.extensions_mut().insert(FinalPage);
+    Ok(resp)
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+    staff: Option<Staff>,
+) -> AppResult<Response> {
+    let next = safe_next(q.next.as_deref());
+    if staff.is_some() {
+        return Ok(see_other(&next));
+    }
+    let lang = Lang::from_query(q.lang.as_deref());
+    let csrf = read_cookie(&headers, LOGIN_CSRF_COOKIE)
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(random_token);
+    let mut resp = login_form(&state, lang, &csrf, "", &next, None, StatusCode::OK)?;
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        state.staff.cookie(LOGIN_CSRF_COOKIE, &csrf, None),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    let lang = Lang::from_query(q.lang.as_deref());
+    let next = safe_next(f.next.as_deref().or(q.next.as_deref()));
+    // Double submit: the hidden field must repeat the pre-login cookie.
+    let cookie = read_cookie(&headers, LOGIN_CSRF_COOKIE);
+    match (&cookie, f.csrf.as_deref()) {
+        (Some(c), Some(s)) if same_secret(c, s) => {}
+        _ => return Ok(csrf_rejected(&state, lang)),
+    }
+    let csrf = cookie.unwrap_or_default();
+    if let Err(wait) = state.staff.limiter.check(addr.ip(), &f.email) {
+        let mut resp = login_form(
+            &state,
+            lang,
+            &csrf,
+            &f.email,
+            &next,
+            Some(
+                "Đăng nhập sai quá nhiều lần. Vui lòng đợi một lát rồi thử lại. / Too many sign-in \
+                 attempts. Please wait a moment and try again.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        let secs = wait.as_secs().max(1).to_string();
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_str(&secs).expect("digits"),
+        );
+        return Ok(resp);
+    }
+    let found = staff::find_for_login(&state.db, &f.email).await?;
+    // Verify against a dummy hash for an unknown e-mail, so both failures take as long.
+    let hash = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| state.staff.dummy_hash.clone());
+    let pw = f.password.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+        .await
+        .map_err(|e| AppError::Internal(format!("password check: {e}")))?;
+    let user = match (found, ok) {
+        (Some((user, _)), true) => user,
+        _ => {
+            audit::record(
+                &state,
+                None,
+                "login_failed",
+                &staff::normalise_email(&f.email),
+                serde_json::json!({}),
+            )
+            .await;
+            return login_form(
+                &state,
+                lang,
+                &csrf,
+                &f.email,
+                &next,
+                Some(
+                    "E-mail hoặc mật khẩu không đúng. / The e-mail or the password is not correct.",
+                ),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+    };
+    let token = staff::create_session(&state.db, user.id).await?;
+    audit::record(&state, Some(&user), "login", &user.email, serde_json::json!({})).await;
+    let mut resp = see_other(&next);
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        state.staff.cookie(SESSION_COOKIE, &token, None),
+    );
+    h.append(
+        header::SET_COOKIE,
+        state.staff.cookie(LOGIN_CSRF_COOKIE, "", Some(0)),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    staff::delete_session(&state.db, &staff.session).await?;
+    audit::record(&state, Some(&staff.user), "logout", &staff.user.email, serde_json::json!({})).await;
+    let mut resp = see_other("/staff/login");
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        state.staff.cookie(SESSION_COOKIE, "", Some(0)),
+    );
+    Ok(resp)
+}
+
+fn password_form(
+    state: &AppState,
+    staff: &Staff,
+    error: Option<&str>,
+    done: bool,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut ctx = staff.context();
+    ctx.insert("error", &error);
+    ctx.insert("done", &done);
+    let mut resp = render(state, "staff/password.html", &ctx)?;
+    *resp.status_mut() = status;
+    resp.extensions_mut().insert(FinalPage);
+    Ok(resp)
+}
+
+async fn password_page(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {
+    password_form(&state, &staff, None, false, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
+    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Err(m) = password::check_new(&f.new) {
+        return password_form(&state, &staff, Some(&m), false, unprocessable);
+    }
+    if f.new != f.confirm {
+        return password_form(
+            &state,
+            &staff,
+            Some("Hai mật khẩu mới không khớp nhau. / The two new passwords do not match."),
+            false,
+            unprocessable,
+        );
+    }
+    let hash = staff::password_hash_of(&state.db, staff.user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (current, new) = (f.current.clone(), f.new.clone());
+    let new_hash = tokio::task::spawn_blocking(move || {
+        if password::verify(&current, &hash) {
+            password::hash(&new).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password change: {e}")))?
+    .map_err(AppError::Internal)?;
+    let Some(new_hash) = new_hash else {
+        return password_form(
+            &state,
+            &staff,
+            Some("Mật khẩu hiện tại không đúng. / The current password is not correct."),
+            false,
+            unprocessable,
+        );
+    };
+    staff::set_password(&state.db, staff.user.id, &new_hash).await?;
+    // Every other session of this user ends: a stolen session does not survive the change.
+    staff::delete_other_sessions(&state.db, staff.user.id, &staff.session).await?;
+    audit::record(&state, Some(&staff.user), "password_changed", &staff.user.email, serde_json::json!({})).await;
+    password_form(&state, &staff, None, true, StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_in_the_console() {
+        assert_eq!(super::safe_next(Some("/staff/wards/00004")), "/staff/wards/00004");
+        assert_eq!(super::safe_next(Some("https://evil.example")), "/staff");
+        assert_eq!(super::safe_next(Some("/staff//evil")), "/staff");
+        assert_eq!(super::safe_next(Some("/staff/login")), "/staff");
+        assert_eq!(super::safe_next(None), "/staff");
+    }
+}

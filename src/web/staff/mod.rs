@@ -1,0 +1,165 @@
+//! The staff console under `/staff` (SPEC §3): one file per area. Every page takes a [`Staff`]
+//! (a live session) and hands its scope to the store, so that what lies outside the scope is
+//! answered `404` exactly like what does not exist.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+
+use super::{Lang, html, render_error_page};
+use crate::app::AppState;
+use crate::auth::Scope;
+use crate::auth::session::{SESSION_COOKIE, read_cookie};
+use crate::error::{AppError, AppResult};
+use crate::store::staff::{StaffUser, load_session};
+
+pub mod audit;
+pub mod auth;
+pub mod exports;
+pub mod feedback;
+pub mod overview;
+pub mod tokens;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(auth::routes())
+        .merge(overview::routes())
+        .merge(feedback::routes())
+        .merge(exports::routes())
+        .merge(tokens::routes())
+        .merge(audit::routes())
+}
+
+/// A signed-in staff member (a live server-side session).
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: StaffUser,
+    /// The session's CSRF token, put in every form and checked on every POST.
+    pub csrf: String,
+    /// SHA-256 of the session cookie (the stored session id).
+    pub session: String,
+    pub lang: Lang,
+}
+
+impl Staff {
+    pub fn scope(&self) -> &Scope {
+        &self.user.scope
+    }
+
+    /// Checks the CSRF field of a state-changing form: `403` with a clear page when wrong.
+    pub fn check_csrf(&self, state: &AppState, sent: Option<&str>) -> Result<(), Response> {
+        match sent {
+            Some(s) if crate::auth::same_secret(s, &self.csrf) => Ok(()),
+            _ => Err(csrf_rejected(state, self.lang)),
+        }
+    }
+
+    /// The template context every staff page starts from.
+    pub fn context(&self) -> tera::Context {
+        let mut ctx = tera::Context::new();
+        ctx.insert("lang", self.lang.as_str());
+        ctx.insert("l", self.lang.as_str());
+        ctx.insert("csrf", &self.csrf);
+        ctx.insert("me", &self.user);
+        ctx.insert("is_ministry", &self.user.scope.is_ministry());
+        ctx.insert("home_ward", &match self.scope() {
+            Scope::Ward(w) => Some(w.clone()),
+            _ => None,
+        });
+        ctx.insert("home_province", &match self.scope() {
+            Scope::Province(p) => Some(p.clone()),
+            _ => None,
+        });
+        ctx
+    }
+}
+
+/// The 403 page of a missing or wrong CSRF token.
+pub fn csrf_rejected(state: &AppState, lang: Lang) -> Response {
+    render_error_page(
+        state,
+        StatusCode::FORBIDDEN,
+        lang,
+        Some(
+            "Biểu mẫu đã hết hạn hoặc không hợp lệ (mã chống giả mạo CSRF sai). Vui lòng tải lại \
+             trang rồi gửi lại. / The form has expired or is not valid (wrong anti-forgery CSRF \
+             token). Please reload the page and send it again.",
+        ),
+    )
+}
+
+pub fn lang_of(parts: &Parts) -> Lang {
+    Lang::from_query(
+        parts
+            .uri
+            .query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "lang"))
+            .map(|(_, v)| v.into_owned())
+            .as_deref(),
+    )
+}
+
+async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Staff>, AppError> {
+    let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let s = load_session(&state.db, &token, state.staff.policy, Utc::now()).await?;
+    Ok(s.map(|s| Staff {
+        user: s.user,
+        csrf: s.csrf,
+        session: s.id_hash,
+        lang: lang_of(parts),
+    }))
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match session_of(parts, state).await {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => {
+                // Not signed in (or the session expired): to the login page, then back here.
+                let target = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/staff");
+                let next: String =
+                    form_urlencoded::byte_serialize(target.as_bytes()).collect();
+                Err(Redirect::to(&format!("/staff/login?next={next}")).into_response())
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Response> {
+        session_of(parts, state).await.map_err(IntoResponse::into_response)
+    }
+}
+
+/// Renders a staff page.
+pub fn render(state: &AppState, template: &str, ctx: &tera::Context) -> AppResult<Response> {
+    let mut resp = html(state.tera.render(template, ctx)?);
+    // Staff pages are personal: never cached by a shared cache or the back button.
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+/// `303 See Other` to `to`.
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}

@@ -1,0 +1,519 @@
+//! The staff console (issue 4): accounts, sessions, CSRF, the login rate limit, role scopes on
+//! every staff route, the ward inbox and exports.
+
+use crate::both;
+use crate::helpers::{Backend, TestApp, stderr, stdout};
+
+/// A browser of one staff member: its own cookie jar.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+pub fn hidden_csrf(body: &str) -> String {
+    let at = body
+        .find("name=\"csrf\" value=\"")
+        .expect("a CSRF field in the page");
+    body[at + 19..at + 19 + 64].to_string()
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: app.url(""),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in; returns the status of the login POST.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::StatusCode {
+        let page = self.get("/staff/login").await.text().await.unwrap();
+        let csrf = hidden_csrf(&page);
+        self.post(
+            "/staff/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+        .status()
+    }
+
+    /// The CSRF token of the session, read from a console page.
+    pub async fn csrf(&self) -> String {
+        hidden_csrf(&self.get("/staff").await.text().await.unwrap())
+    }
+}
+
+pub const PW: &str = "mật khẩu đủ dài 123";
+
+/// Adds a user directly in the database (the CLI is tested on its own).
+pub async fn add_user(app: &TestApp, email: &str, role: &str) -> i64 {
+    let scope = hailong::auth::Scope::parse(role).unwrap();
+    let hash = hailong::auth::password::hash(PW).unwrap();
+    hailong::store::staff::add_user(&app.state.db, email, &scope, &hash)
+        .await
+        .unwrap()
+}
+
+pub async fn signed_in(app: &TestApp, email: &str, role: &str) -> Browser {
+    add_user(app, email, role).await;
+    let b = Browser::new(app);
+    assert_eq!(b.login(email, PW).await, 303, "{email} signs in");
+    b
+}
+
+/// A survey answer with a comment, submitted by a resident of `ward`.
+pub async fn submit(app: &TestApp, ward: &str, comment: &str, overall: u8) {
+    let body = format!(
+        "{}&comment={}",
+        crate::public::VALID.replace("overall=3", &format!("overall={overall}")),
+        form_urlencoded::byte_serialize(comment.as_bytes()).collect::<String>()
+    );
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/s/{ward}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection() || r.status() == 200, "{}", r.status());
+}
+
+both!(users_add_command, |app| {
+    let o = app.cli(&["users", "add", "--email", "CAP@example.vn", "--role", "ward:00004"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let pw = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown only this once): "))
+        .expect("the generated password is printed once")
+        .to_string();
+    assert!(pw.len() >= 20, "{pw}");
+    let b = Browser::new(app);
+    assert_eq!(b.login("cap@example.vn", &pw).await, 303);
+    // Stored as argon2id, never in clear.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM staff_users WHERE password_hash LIKE '$argon2id$%'")
+            .await,
+        1
+    );
+    // --password-stdin, a duplicate, bad roles and unknown units.
+    let o = app.cli_with(
+        &["users", "add", "--email", "bo@example.vn", "--role", "ministry", "--password-stdin"],
+        Some("mot mat khau rat dai\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("password"));
+    let b = Browser::new(app);
+    assert_eq!(b.login("bo@example.vn", "mot mat khau rat dai").await, 303);
+    let o = app.cli(&["users", "add", "--email", "cap@example.vn", "--role", "ministry"]);
+    assert!(!o.status.success() && stderr(&o).contains("already exists"));
+    let o = app.cli(&["users", "add", "--email", "x@example.vn", "--role", "ward:99999"]);
+    assert!(!o.status.success() && stderr(&o).contains("no such"), "{}", stderr(&o));
+    let o = app.cli(&["users", "add", "--email", "x@example.vn", "--role", "admin"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = app.cli_with(
+        &["users", "add", "--email", "y@example.vn", "--role", "ministry", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!o.status.success() && stderr(&o).contains("12"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_users").await, 2);
+});
+
+both!(login_logout_and_cookies, |app| {
+    add_user(app, "w@example.vn", "ward:00004").await;
+    let b = Browser::new(app);
+    // Not signed in: to the login page, then back.
+    let r = b.get("/staff/wards/00004/feedback").await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/staff/login?next="));
+    // Unknown e-mail and wrong password get the same answer.
+    let page = b.get("/staff/login").await.text().await.unwrap();
+    assert!(page.contains("name=\"email\"") && page.contains("name=\"password\""));
+    let csrf = hidden_csrf(&page);
+    let wrong = b
+        .post("/staff/login", &[("email", "w@example.vn"), ("password", "wrong password!"), ("csrf", &csrf)])
+        .await;
+    let unknown = b
+        .post("/staff/login", &[("email", "nobody@example.vn"), ("password", "wrong password!"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    let (w, u) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+    assert!(w.contains("không đúng"));
+    assert_eq!(
+        w.replace("w@example.vn", "E"),
+        u.replace("nobody@example.vn", "E"),
+        "same page for an unknown e-mail and a wrong password"
+    );
+    // A login without the CSRF field is refused.
+    let r = b
+        .post("/staff/login", &[("email", "w@example.vn"), ("password", super::staff::PW)])
+        .await;
+    assert_eq!(r.status(), 403);
+    // Signing in sets an HttpOnly, SameSite cookie.
+    let r = b
+        .post("/staff/login", &[("email", "W@Example.vn"), ("password", PW), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("hl_staff="))
+        .expect("session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http base URL");
+    assert_eq!(b.get("/staff").await.status(), 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 1);
+    // Logout needs the CSRF token, then ends the session server-side.
+    assert_eq!(b.post("/staff/logout", &[]).await.status(), 403);
+    let csrf = b.csrf().await;
+    assert_eq!(b.post("/staff/logout", &[("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+    assert_eq!(b.get("/staff").await.status(), 303);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookie_over_https() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.base_url = "https://hailong.example.vn".into()).await;
+    add_user(&app, "w@example.vn", "ward:00004").await;
+    let b = Browser::new(&app);
+    let page = b.get("/staff/login").await;
+    let set = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("Secure"), "{set}");
+    app.finish().await;
+}
+
+both!(password_change, |app| {
+    let b = signed_in(app, "w@example.vn", "ward:00004").await;
+    let other = Browser::new(app);
+    assert_eq!(other.login("w@example.vn", PW).await, 303);
+    let csrf = b.csrf().await;
+    let r = b
+        .post("/staff/password", &[("csrf", &csrf), ("current", "nope nope nope"), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = b
+        .post("/staff/password", &[("csrf", &csrf), ("current", PW), ("new", "short"), ("confirm", "short")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = b
+        .post("/staff/password", &[("current", PW), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .await;
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let r = b
+        .post("/staff/password", &[("csrf", &csrf), ("current", PW), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .await;
+    assert_eq!(r.status(), 200);
+    // The other session ended; this one lives; the new password works, the old one not.
+    assert_eq!(other.get("/staff").await.status(), 303);
+    assert_eq!(b.get("/staff").await.status(), 200);
+    let fresh = Browser::new(app);
+    assert_eq!(fresh.login("w@example.vn", PW).await, 401);
+    assert_eq!(fresh.login("w@example.vn", "mật khẩu mới rất dài").await, 303);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_when_idle_and_absolutely() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let b = signed_in(&app, "w@example.vn", "ward:00004").await;
+    assert_eq!(b.get("/staff").await.status(), 200);
+    // Idle: last seen 31 minutes ago (default idle limit 30).
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(31)).to_rfc3339();
+    exec(&app, &format!("UPDATE staff_sessions SET last_seen_at = '{old}'")).await;
+    assert_eq!(b.get("/staff").await.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+    // Absolute: signed in 13 hours ago, even if active a second ago.
+    assert_eq!(b.login("w@example.vn", PW).await, 303);
+    let old = (chrono::Utc::now() - chrono::Duration::hours(13)).to_rfc3339();
+    exec(&app, &format!("UPDATE staff_sessions SET created_at = '{old}'")).await;
+    assert_eq!(b.get("/staff").await.status(), 303);
+    app.finish().await;
+}
+
+pub async fn exec(app: &TestApp, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    app.state.db.execute_unprepared(sql).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.rate_limit.enabled = true;
+        c.staff.logins_per_minute_per_email = 3;
+        c.staff.logins_per_minute_per_address = 100;
+    })
+    .await;
+    add_user(&app, "w@example.vn", "ward:00004").await;
+    let b = Browser::new(&app);
+    for _ in 0..3 {
+        assert_eq!(b.login("w@example.vn", "wrong password!").await, 401);
+    }
+    // Over the per-e-mail limit: 429 with Retry-After, even with the right password.
+    let page = b.get("/staff/login").await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let r = b
+        .post("/staff/login", &[("email", "w@example.vn"), ("password", PW), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap().contains("quá nhiều"));
+    // Another account from the same address is not blocked by that e-mail's limit.
+    add_user(&app, "v@example.vn", "ward:00004").await;
+    assert_eq!(b.login("v@example.vn", PW).await, 303);
+    app.finish().await;
+    // Per address.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.rate_limit.enabled = true;
+        c.staff.logins_per_minute_per_address = 2;
+    })
+    .await;
+    let b = Browser::new(&app);
+    assert_eq!(b.login("a@example.vn", "x").await, 401);
+    assert_eq!(b.login("b@example.vn", "x").await, 401);
+    assert_eq!(b.login("c@example.vn", "x").await, 429);
+    app.finish().await;
+}
+
+/// Every staff route for every role: allowed (200) or 404, never a leak.
+both!(every_role_against_every_route, |app| {
+    submit(app, "00004", "Đèn đường hỏng", 2).await;
+    submit(app, "25747", "Cảm ơn các anh", 5).await;
+    let id_04 = app.count("SELECT MIN(id) FROM responses WHERE ward_code = '00004'").await;
+    let id_79 = app.count("SELECT MIN(id) FROM responses WHERE ward_code = '25747'").await;
+    let ward = signed_in(app, "ward@example.vn", "ward:00004").await;
+    let prov = signed_in(app, "prov@example.vn", "province:01").await;
+    let bo = signed_in(app, "bo@example.vn", "ministry").await;
+    let routes = [
+        "/staff".to_string(),
+        "/staff/password".into(),
+        "/staff/exports".into(),
+        "/staff/provinces/01".into(),
+        "/staff/provinces/79".into(),
+        "/staff/wards/00004".into(),
+        "/staff/wards/00008".into(),
+        "/staff/wards/25747".into(),
+        "/staff/wards/00004/feedback".into(),
+        "/staff/wards/25747/feedback".into(),
+        format!("/staff/wards/00004/feedback/{id_04}"),
+        format!("/staff/wards/25747/feedback/{id_79}"),
+        format!("/staff/wards/00004/feedback/{id_79}"),
+        "/staff/exports/responses.csv".into(),
+        "/staff/exports/responses.csv?ward=00004".into(),
+        "/staff/exports/responses.csv?ward=25747".into(),
+        "/staff/exports/responses.csv?province=01".into(),
+        "/staff/exports/responses.csv?province=79".into(),
+        "/staff/exports/responses.xlsx?ward=00004".into(),
+        "/staff/exports/responses.xlsx?province=79".into(),
+    ];
+    // (route index → expected status) for ward, province, ministry.
+    let expect = |who: &str, path: &str| -> u16 {
+        let p79 = path.contains("25747") || path.contains("provinces/79") || path.contains("province=79");
+        let mismatch = path.ends_with(&format!("00004/feedback/{id_79}"));
+        if mismatch {
+            return 404;
+        }
+        match who {
+            "ward" => {
+                if p79 || path.contains("00008") || path.contains("/provinces/") || path.contains("province=01") {
+                    404
+                } else {
+                    200
+                }
+            }
+            "prov" => {
+                if p79 { 404 } else { 200 }
+            }
+            _ => 200,
+        }
+    };
+    for (who, b) in [("ward", &ward), ("prov", &prov), ("bo", &bo)] {
+        for path in &routes {
+            let r = b.get(path).await;
+            assert_eq!(r.status().as_u16(), expect(who, path), "{who} GET {path}");
+            let body = r.bytes().await.unwrap();
+            if expect(who, path) == 404 {
+                // Exactly the page of something that does not exist.
+                let none = b.get("/staff/wards/99999").await;
+                assert_eq!(none.status(), 404);
+                assert_eq!(body, none.bytes().await.unwrap(), "{who} {path}");
+            }
+        }
+    }
+    // Outside the scope, a state change is 404 too (and nothing changes).
+    let csrf = ward.csrf().await;
+    let r = ward
+        .post(&format!("/staff/wards/25747/feedback/{id_79}/status"), &[("csrf", &csrf), ("status", "in_progress")])
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback_states").await, 0);
+});
+
+both!(ward_inbox_workflow, |app| {
+    submit(app, "00004", "Xe máy đỗ tràn vỉa hè đường Đội Cấn", 2).await;
+    submit(app, "00004", "Cán bộ rất nhiệt tình", 5).await;
+    submit(app, "00008", "Phường khác", 1).await;
+    let w = signed_in(app, "w@example.vn", "ward:00004").await;
+    let colleague = add_user(app, "c@example.vn", "ward:00004").await;
+    let stranger = add_user(app, "s@example.vn", "ward:00008").await;
+    let page = w.get("/staff/wards/00004/feedback").await.text().await.unwrap();
+    assert!(page.contains("Xe máy đỗ tràn vỉa hè") && page.contains("Cán bộ rất nhiệt tình"));
+    assert!(!page.contains("Phường khác"));
+    // Newest first.
+    assert!(page.find("Cán bộ rất nhiệt tình").unwrap() < page.find("Xe máy đỗ").unwrap());
+    // Score band filter.
+    let low = w.get("/staff/wards/00004/feedback?band=low").await.text().await.unwrap();
+    assert!(low.contains("Xe máy đỗ") && !low.contains("Cán bộ rất nhiệt tình"));
+    let web = w.get("/staff/wards/00004/feedback?channel=paper").await.text().await.unwrap();
+    assert!(!web.contains("Xe máy đỗ"));
+    assert_eq!(w.get("/staff/wards/00004/feedback?period=2026-13").await.status(), 400);
+    let id = app
+        .count("SELECT r.id FROM responses r JOIN answers a ON a.response_id = r.id WHERE a.question_id = 'overall' AND a.value_num = 2")
+        .await;
+    let item = format!("/staff/wards/00004/feedback/{id}");
+    let csrf = w.csrf().await;
+    // CSRF: missing or wrong → 403, nothing changes.
+    assert_eq!(w.post(&format!("{item}/status"), &[("status", "in_progress")]).await.status(), 403);
+    assert_eq!(
+        w.post(&format!("{item}/status"), &[("status", "in_progress"), ("csrf", &"0".repeat(64))]).await.status(),
+        403
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback_states").await, 0);
+    // new → in progress → resolved; resolved → new is not a move.
+    assert_eq!(w.post(&format!("{item}/status"), &[("status", "in_progress"), ("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(w.post(&format!("{item}/status"), &[("status", "resolved"), ("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(w.post(&format!("{item}/status"), &[("status", "new"), ("csrf", &csrf)]).await.status(), 400);
+    let page = w.get(&item).await.text().await.unwrap();
+    assert!(page.contains("Đã giải quyết"), "status shown");
+    let resolved = w.get("/staff/wards/00004/feedback?status=resolved").await.text().await.unwrap();
+    assert!(resolved.contains("Xe máy đỗ") && !resolved.contains("Cán bộ rất nhiệt tình"));
+    let new = w.get("/staff/wards/00004/feedback?status=new").await.text().await.unwrap();
+    assert!(!new.contains("Xe máy đỗ") && new.contains("Cán bộ rất nhiệt tình"));
+    // Assignment: a colleague of the ward, never someone of another ward.
+    let c = colleague.to_string();
+    assert_eq!(w.post(&format!("{item}/assign"), &[("assignee", &c), ("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM feedback_states WHERE assignee_id = {colleague}")).await, 1);
+    let s = stranger.to_string();
+    assert_eq!(w.post(&format!("{item}/assign"), &[("assignee", &s), ("csrf", &csrf)]).await.status(), 400);
+    // Notes.
+    assert_eq!(w.post(&format!("{item}/notes"), &[("body", "Đã liên hệ tổ dân phố"), ("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(w.post(&format!("{item}/notes"), &[("body", "  "), ("csrf", &csrf)]).await.status(), 400);
+    let page = w.get(&item).await.text().await.unwrap();
+    assert!(page.contains("Đã liên hệ tổ dân phố") && page.contains("c@example.vn"));
+});
+
+both!(csv_export_is_scoped_and_has_no_contact_data, |app| {
+    let body = format!(
+        "{}&comment=G%C3%B3p+%C3%BD&contact_email=dan%40example.vn&contact_consent=on",
+        crate::public::VALID
+    );
+    app.post_form("/s/00004", &body).await;
+    submit(app, "00008", "Ngọc Hà", 4).await;
+    submit(app, "25747", "Thủ Dầu Một", 4).await;
+    let prov = signed_in(app, "p@example.vn", "province:01").await;
+    let r = prov.get("/staff/exports/responses.csv").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    assert!(headers.iter().any(|h| h == "comment") && headers.iter().any(|h| h == "a1"));
+    assert!(!headers.iter().any(|h| h.contains("contact")));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "the two wards of province 01");
+    assert!(!text.contains("dan@example.vn"));
+    let ward_col = headers.iter().position(|h| h == "ward_code").unwrap();
+    let mut wards: Vec<&str> = rows.iter().map(|r| &r[ward_col]).collect();
+    wards.sort();
+    assert_eq!(wards, ["00004", "00008"]);
+    let one = prov.get("/staff/exports/responses.csv?ward=00008&period=2020-Q1").await.text().await.unwrap();
+    assert_eq!(one.lines().count(), 1, "header only: no response in 2020");
+    let bo = signed_in(app, "bo@example.vn", "ministry").await;
+    let all = bo.get("/staff/exports/responses.csv").await.text().await.unwrap();
+    assert_eq!(all.lines().count(), 4);
+    let x = bo.get("/staff/exports/responses.xlsx").await;
+    assert_eq!(x.status(), 200);
+    let bytes = x.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+    assert_eq!(bo.get("/staff/exports/responses.csv?period=bad").await.status(), 400);
+});
+
+both!(api_tokens_shown_once_hashed_and_revocable, |app| {
+    use axum::routing::get;
+    use hailong::web::caller::Caller;
+    use tower::ServiceExt;
+    let bo = signed_in(app, "bo@example.vn", "ministry").await;
+    let ward = signed_in(app, "w@example.vn", "ward:00004").await;
+    assert_eq!(ward.get("/staff/tokens").await.status(), 404, "ministry only");
+    let csrf = bo.csrf().await;
+    assert_eq!(bo.post("/staff/tokens", &[("name", "Cổng dữ liệu")]).await.status(), 403);
+    let page = bo
+        .post("/staff/tokens", &[("name", "Cổng dữ liệu"), ("csrf", &csrf)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("id=\"new-token\">").expect("the token is shown") + 15;
+    let token = page[at..at + 67].to_string();
+    assert!(token.starts_with("hl_"), "{token}");
+    // Stored hashed, shown once.
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{token}'")).await, 0);
+    let again = bo.get("/staff/tokens").await.text().await.unwrap();
+    assert!(again.contains("Cổng dữ liệu") && !again.contains(&token));
+    // The Caller extractor the JSON API uses.
+    let router = axum::Router::new()
+        .route(
+            "/who",
+            get(|c: Caller| async move {
+                match c {
+                    Caller::Public => "public".to_string(),
+                    Caller::Staff(u) => format!("staff {}", u.email),
+                    Caller::Token { name, .. } => format!("token {name}"),
+                }
+            }),
+        )
+        .with_state(app.state.clone());
+    let call = |auth: Option<String>| {
+        let router = router.clone();
+        async move {
+            let mut req = axum::http::Request::builder().uri("/who");
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            let resp = router.oneshot(req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    assert_eq!(call(None).await, (200, "public".into()));
+    assert_eq!(call(Some(format!("Bearer {token}"))).await, (200, "token Cổng dữ liệu".into()));
+    assert_eq!(call(Some("Bearer hl_nope".into())).await.0, 401);
+    assert_eq!(call(Some("Basic abc".into())).await.0, 401);
+    let id = app.count("SELECT id FROM api_tokens").await;
+    assert_eq!(bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(call(Some(format!("Bearer {token}"))).await.0, 401, "revoked");
+    assert_eq!(bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)]).await.status(), 404);
+});
