@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ResponsesCommand,
     },
+    /// Values of the other ward-score criteria.
+    Scores {
+        #[command(subcommand)]
+        command: ScoresCommand,
+    },
     /// The stored aggregates of the satisfaction measure.
     Index {
         #[command(subcommand)]
@@ -76,6 +81,12 @@ pub enum MarginsCommand {
 #[derive(Subcommand, Debug)]
 pub enum ResponsesCommand {
     /// Import paper ballots: ward_code,submitted_at,sex,age, then question ids.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScoresCommand {
+    /// Import criterion values: ward_code,period,criterion,value (0–100; period YYYY-Qn or YYYY-MM).
     Import { file: PathBuf },
 }
 
@@ -136,6 +147,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Responses {
             command: ResponsesCommand::Import { file },
         } => crate::commands::import_responses(config, &file).await,
+        Command::Scores {
+            command: ScoresCommand::Import { file },
+        } => crate::commands::import_scores(config, &file).await,
         Command::Index {
             command: IndexCommand::Verify,
         } => crate::commands::verify(config).await,

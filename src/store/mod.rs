@@ -1,6 +1,7 @@
 //! Queries and writes over the entities; rollup maintenance.
 
 pub mod csvio;
+pub mod figures;
 pub mod responses;
 pub mod units;
 pub mod verify;

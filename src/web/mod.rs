@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::{AppError, ErrorMessage};
 
+pub mod api;
 pub mod form;
 pub mod public;
 pub mod survey;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     let hsts = cfg.base_url.starts_with("https://");
     Router::new()
         .merge(public::routes())
+        .merge(api::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)

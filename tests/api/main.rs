@@ -4,4 +4,5 @@
 mod helpers;
 
 mod cli;
+mod measure;
 mod public;
