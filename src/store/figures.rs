@@ -57,17 +57,15 @@ async fn rollups_of(
             let Some(cell) = parse_cell_row(&r) else {
                 continue;
             };
-            out.entry(r.ward_code.clone())
-                .or_insert_with(Rollup::new)
-                .add(
-                    cell,
-                    &r.metric,
-                    measure::Acc {
-                        n: r.n,
-                        sum: r.sum,
-                        sumsq: r.sumsq,
-                    },
-                );
+            out.entry(r.ward_code.clone()).or_default().add(
+                cell,
+                &r.metric,
+                measure::Acc {
+                    n: r.n,
+                    sum: r.sum,
+                    sumsq: r.sumsq,
+                },
+            );
         }
     }
     Ok(out)
