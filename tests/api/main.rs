@@ -6,3 +6,4 @@ mod helpers;
 mod cli;
 mod measure;
 mod public;
+mod rollup_props;
