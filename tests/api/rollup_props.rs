@@ -10,7 +10,7 @@ use hailong::period::Period;
 use hailong::store::{self, figures::MeasureCtx, responses::Channel, units::UnitRow};
 use hailong::survey::{Catalog, Mode};
 use proptest::prelude::*;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 
 use crate::helpers::repo_path;
 
