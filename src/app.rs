@@ -26,6 +26,21 @@ pub struct Inner {
     pub tera: tera::Tera,
     /// Staff console: session policy, login limiter, cookie settings.
     pub staff: crate::auth::session::StaffRuntime,
+    /// The default survey's instrument as the measure sees it, computed once.
+    pub spec: crate::measure::ScaleSpec,
+    /// The hash of the method configuration recorded with every figure.
+    pub config_hash: String,
+}
+
+impl Inner {
+    pub fn measure_ctx(&self) -> crate::store::figures::MeasureCtx<'_> {
+        crate::store::figures::MeasureCtx {
+            spec: &self.spec,
+            method: &self.config.method,
+            criteria: &self.config.score.criteria,
+            config_hash: &self.config_hash,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -58,12 +73,14 @@ impl App {
     /// validates `surveys/`, parses templates and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let catalog = load_catalog(&config)?;
-        if catalog.get(DEFAULT_SURVEY).is_none() {
+        let Some(survey) = catalog.get(DEFAULT_SURVEY) else {
             anyhow::bail!(
                 "the survey `{DEFAULT_SURVEY}` is missing from {}",
                 config.surveys_dir.display()
             );
-        }
+        };
+        let spec = crate::intake::scale_spec(survey);
+        let config_hash = config.method_hash();
         let tera = crate::templates::load().context("the page templates are not valid")?;
         let db = crate::db::open(&config.database_url).await?;
         let loaded = crate::store::units::load_shipped_if_empty(&db).await?;
@@ -86,6 +103,8 @@ impl App {
             catalog,
             tera,
             staff,
+            spec,
+            config_hash,
         }));
         Ok(App { listener, state })
     }

@@ -47,6 +47,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Values of the other ward-score criteria.
+    Scores {
+        #[command(subcommand)]
+        command: ScoresCommand,
+    },
     /// The stored aggregates of the satisfaction measure.
     Index {
         #[command(subcommand)]
@@ -98,6 +103,12 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScoresCommand {
+    /// Import criterion values: ward_code,period,criterion,value (0–100; period YYYY-Qn or YYYY-MM).
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +176,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                     password_stdin,
                 },
         } => crate::commands::users_add(config, &email, &role, password_stdin).await,
+        Command::Scores {
+            command: ScoresCommand::Import { file },
+        } => crate::commands::import_scores(config, &file).await,
         Command::Index {
             command: IndexCommand::Verify,
         } => crate::commands::verify(config).await,

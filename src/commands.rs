@@ -205,6 +205,131 @@ pub fn parse_ballots(
     errors.into_result(out)
 }
 
+/// One criterion value to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionValue {
+    pub ward_code: String,
+    pub period: crate::period::Period,
+    pub criterion: String,
+    pub value: f64,
+}
+
+/// Parses a criteria file (`ward_code,period,criterion,value`); every bad line is named.
+pub fn parse_scores(
+    config: &Config,
+    known_wards: &HashSet<String>,
+    text: &str,
+) -> Result<Vec<CriterionValue>, LineErrors> {
+    let table = read_csv(text, &["ward_code", "period", "criterion", "value"])?;
+    let entered: Vec<&str> = config
+        .score
+        .criteria
+        .iter()
+        .map(|c| c.id.as_str())
+        .filter(|c| *c != crate::measure::score::SATISFACTION)
+        .collect();
+    let mut errors = LineErrors::default();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for rec in &table.records {
+        let line = rec.line;
+        let ward = rec.get("ward_code").trim().to_string();
+        if !known_wards.contains(&ward) {
+            errors.push(line, format!("unknown ward_code `{ward}`"));
+        }
+        let period_text = rec.get("period").trim();
+        let period = match crate::period::Period::parse(period_text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(line, e.to_string());
+                None
+            }
+        };
+        let criterion = rec.get("criterion").trim().to_string();
+        if criterion == crate::measure::score::SATISFACTION {
+            errors.push(
+                line,
+                "criterion `satisfaction` is computed from the survey, not imported".into(),
+            );
+        } else if !entered.contains(&criterion.as_str()) {
+            errors.push(
+                line,
+                format!(
+                    "unknown criterion `{criterion}` (configured: {})",
+                    entered.join(", ")
+                ),
+            );
+        }
+        let value_text = rec.get("value").trim();
+        let value = match value_text.parse::<f64>() {
+            Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Some(v),
+            _ => {
+                errors.push(
+                    line,
+                    format!("value `{value_text}` is not a number from 0 to 100"),
+                );
+                None
+            }
+        };
+        if let (Some(period), Some(value)) = (period, value) {
+            if let Some(first) = seen.insert((ward.clone(), period, criterion.clone()), line) {
+                errors.push(line, format!("repeats line {first}"));
+            }
+            out.push(CriterionValue {
+                ward_code: ward,
+                period,
+                criterion,
+                value,
+            });
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.push(1, "the file has no values".into());
+    }
+    errors.into_result(out)
+}
+
+/// `hailong scores import FILE.csv`.
+pub async fn import_scores(config: Config, file: &Path) -> ExitCode {
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let text = match read_text_file(file) {
+        Ok(t) => t,
+        Err(e) => return report(file, &e),
+    };
+    let known: HashSet<String> = match units::all_units(&db).await {
+        Ok(u) => u.into_iter().map(|u| u.code).collect(),
+        Err(e) => return fail_code(format!("cannot read the units: {e}")),
+    };
+    let values = match parse_scores(&config, &known, &text) {
+        Ok(v) => v,
+        Err(e) => return report(file, &e),
+    };
+    let result = async {
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await?;
+        for v in &values {
+            store::figures::set_criterion(&txn, &v.ward_code, v.period, &v.criterion, v.value)
+                .await?;
+        }
+        txn.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            println!(
+                "imported {} criterion values from {}",
+                values.len(),
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail_code(format!("nothing was imported: {e}")),
+    }
+}
+
 /// `hailong index verify`.
 pub async fn verify(config: Config) -> ExitCode {
     let catalog = match crate::app::load_catalog(&config) {

@@ -4,6 +4,7 @@ pub mod api_tokens;
 pub mod csvio;
 pub mod exports;
 pub mod feedback;
+pub mod figures;
 pub mod responses;
 pub mod staff;
 pub mod units;

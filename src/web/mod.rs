@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorMessage};
 
 pub mod caller;
+pub mod api;
 pub mod form;
 pub mod public;
 pub mod staff;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
         .merge(staff::routes())
+        .merge(api::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)

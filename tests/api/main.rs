@@ -4,5 +4,7 @@
 mod helpers;
 
 mod cli;
+mod measure;
 mod public;
 mod staff;
+mod rollup_props;
