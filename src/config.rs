@@ -233,14 +233,18 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("score: {e}")))?;
         let st = &self.staff;
         if st.session_idle_minutes == 0 || st.session_absolute_hours == 0 {
-            return bad("staff: session_idle_minutes and session_absolute_hours must be ≥ 1".into());
+            return bad(
+                "staff: session_idle_minutes and session_absolute_hours must be ≥ 1".into(),
+            );
         }
         if let Some(w) = st
             .pilot_wards
             .iter()
             .find(|w| w.len() != 5 || !w.bytes().all(|b| b.is_ascii_digit()))
         {
-            return bad(format!("staff: pilot ward `{w}` is not a 5-digit ward code"));
+            return bad(format!(
+                "staff: pilot ward `{w}` is not a 5-digit ward code"
+            ));
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());

@@ -108,7 +108,14 @@ mod tests {
         assert_eq!(Scope::parse("ministry").unwrap(), Scope::Ministry);
         let p = Scope::parse("province:01").unwrap();
         let w = Scope::parse("ward:00004").unwrap();
-        for bad in ["province:1", "ward:4", "admin", "ward:0000a", "province:", ""] {
+        for bad in [
+            "province:1",
+            "ward:4",
+            "admin",
+            "ward:0000a",
+            "province:",
+            "",
+        ] {
             assert!(Scope::parse(bad).is_err(), "{bad}");
         }
         assert!(p.contains_ward(&unit("00004", "01")));

@@ -24,8 +24,8 @@ pub struct StaffRuntime {
 impl StaffRuntime {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let st = &config.staff;
-        let dummy_hash = super::password::hash(&super::random_token())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dummy_hash =
+            super::password::hash(&super::random_token()).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             policy: SessionPolicy {
                 idle: chrono::Duration::minutes(i64::try_from(st.session_idle_minutes)?),

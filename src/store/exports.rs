@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -93,7 +93,9 @@ pub async fn responses_page(
 }
 
 /// Ward code → province code, for the export's `province_code` column.
-pub async fn province_of_wards(db: &impl ConnectionTrait) -> Result<HashMap<String, String>, DbErr> {
+pub async fn province_of_wards(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<String, String>, DbErr> {
     Ok(unit::Entity::find()
         .all(db)
         .await?

@@ -147,14 +147,16 @@ fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::En
     }
     if let Some(b) = f.band {
         let (lo, hi) = b.range();
-        q = q.filter(response::Column::Id.in_subquery(
-            Query::select()
-                .column(answer::Column::ResponseId)
-                .from(answer::Entity)
-                .and_where(Expr::col(answer::Column::QuestionId).eq("overall"))
-                .and_where(Expr::col(answer::Column::ValueNum).between(lo, hi))
-                .to_owned(),
-        ));
+        q = q.filter(
+            response::Column::Id.in_subquery(
+                Query::select()
+                    .column(answer::Column::ResponseId)
+                    .from(answer::Entity)
+                    .and_where(Expr::col(answer::Column::QuestionId).eq("overall"))
+                    .and_where(Expr::col(answer::Column::ValueNum).between(lo, hi))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(s) = f.status {
         let sub = |cond: sea_orm::sea_query::SimpleExpr| {
@@ -165,9 +167,10 @@ fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::En
                 .to_owned()
         };
         q = if s == Status::New {
-            q.filter(response::Column::Id.not_in_subquery(sub(
-                Expr::col(feedback_state::Column::Status).ne("new"),
-            )))
+            q.filter(
+                response::Column::Id
+                    .not_in_subquery(sub(Expr::col(feedback_state::Column::Status).ne("new"))),
+            )
         } else {
             q.filter(response::Column::Id.in_subquery(sub(
                 Expr::col(feedback_state::Column::Status).eq(s.as_str()),
@@ -207,7 +210,10 @@ pub async fn inbox(
     Ok((complete(db, rows).await?, total))
 }
 
-async fn complete(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Result<Vec<Item>, DbErr> {
+async fn complete(
+    db: &impl ConnectionTrait,
+    rows: Vec<response::Model>,
+) -> Result<Vec<Item>, DbErr> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -259,7 +265,11 @@ async fn complete(db: &impl ConnectionTrait, rows: Vec<response::Model>) -> Resu
 }
 
 /// One item of a ward (absent when the response is not an inbox item of that ward).
-pub async fn item(db: &impl ConnectionTrait, ward: &UnitInfo, id: i64) -> Result<Option<Item>, DbErr> {
+pub async fn item(
+    db: &impl ConnectionTrait,
+    ward: &UnitInfo,
+    id: i64,
+) -> Result<Option<Item>, DbErr> {
     let r = inbox_query(ward, &InboxFilter::default())
         .filter(response::Column::Id.eq(id))
         .one(db)
@@ -297,7 +307,13 @@ async fn upsert_state(
 }
 
 pub async fn set_status(db: &impl ConnectionTrait, item: &Item, to: Status) -> Result<(), DbErr> {
-    upsert_state(db, item.response.id, to, item.assignee.as_ref().map(|a| a.0)).await
+    upsert_state(
+        db,
+        item.response.id,
+        to,
+        item.assignee.as_ref().map(|a| a.0),
+    )
+    .await
 }
 
 pub async fn set_assignee(

@@ -130,7 +130,10 @@ pub async fn find_user(db: &impl ConnectionTrait, id: i64) -> Result<Option<Staf
 }
 
 /// Active users whose role is exactly `ward:CODE` (the colleagues one may assign feedback to).
-pub async fn ward_staff(db: &impl ConnectionTrait, ward_code: &str) -> Result<Vec<StaffUser>, DbErr> {
+pub async fn ward_staff(
+    db: &impl ConnectionTrait,
+    ward_code: &str,
+) -> Result<Vec<StaffUser>, DbErr> {
     Ok(staff_user::Entity::find()
         .filter(staff_user::Column::Role.eq("ward"))
         .filter(staff_user::Column::ScopeCode.eq(ward_code))
@@ -186,7 +189,10 @@ pub async fn load_session(
         return Ok(None);
     }
     let id = sha256_hex(token);
-    let Some(s) = staff_session::Entity::find_by_id(id.clone()).one(db).await? else {
+    let Some(s) = staff_session::Entity::find_by_id(id.clone())
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     if now - s.created_at > policy.absolute || now - s.last_seen_at > policy.idle {

@@ -23,7 +23,10 @@ pub enum Caller {
     Public,
     Staff(StaffUser),
     /// A live ministry API token (its id and name).
-    Token { id: i64, name: String },
+    Token {
+        id: i64,
+        name: String,
+    },
 }
 
 impl Caller {

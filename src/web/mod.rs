@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::{AppError, ErrorMessage};
 
-pub mod caller;
 pub mod api;
+pub mod caller;
 pub mod form;
 pub mod public;
 pub mod staff;

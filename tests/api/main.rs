@@ -6,5 +6,5 @@ mod helpers;
 mod cli;
 mod measure;
 mod public;
-mod staff;
 mod rollup_props;
+mod staff;

@@ -96,11 +96,22 @@ pub async fn submit(app: &TestApp, ward: &str, comment: &str, overall: u8) {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_redirection() || r.status() == 200, "{}", r.status());
+    assert!(
+        r.status().is_redirection() || r.status() == 200,
+        "{}",
+        r.status()
+    );
 }
 
 both!(users_add_command, |app| {
-    let o = app.cli(&["users", "add", "--email", "CAP@example.vn", "--role", "ward:00004"]);
+    let o = app.cli(&[
+        "users",
+        "add",
+        "--email",
+        "CAP@example.vn",
+        "--role",
+        "ward:00004",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     let pw = out
@@ -119,21 +130,55 @@ both!(users_add_command, |app| {
     );
     // --password-stdin, a duplicate, bad roles and unknown units.
     let o = app.cli_with(
-        &["users", "add", "--email", "bo@example.vn", "--role", "ministry", "--password-stdin"],
+        &[
+            "users",
+            "add",
+            "--email",
+            "bo@example.vn",
+            "--role",
+            "ministry",
+            "--password-stdin",
+        ],
         Some("mot mat khau rat dai\n"),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stdout(&o).contains("password"));
     let b = Browser::new(app);
     assert_eq!(b.login("bo@example.vn", "mot mat khau rat dai").await, 303);
-    let o = app.cli(&["users", "add", "--email", "cap@example.vn", "--role", "ministry"]);
+    let o = app.cli(&[
+        "users",
+        "add",
+        "--email",
+        "cap@example.vn",
+        "--role",
+        "ministry",
+    ]);
     assert!(!o.status.success() && stderr(&o).contains("already exists"));
-    let o = app.cli(&["users", "add", "--email", "x@example.vn", "--role", "ward:99999"]);
-    assert!(!o.status.success() && stderr(&o).contains("no such"), "{}", stderr(&o));
+    let o = app.cli(&[
+        "users",
+        "add",
+        "--email",
+        "x@example.vn",
+        "--role",
+        "ward:99999",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("no such"),
+        "{}",
+        stderr(&o)
+    );
     let o = app.cli(&["users", "add", "--email", "x@example.vn", "--role", "admin"]);
     assert_eq!(o.status.code(), Some(2));
     let o = app.cli_with(
-        &["users", "add", "--email", "y@example.vn", "--role", "ministry", "--password-stdin"],
+        &[
+            "users",
+            "add",
+            "--email",
+            "y@example.vn",
+            "--role",
+            "ministry",
+            "--password-stdin",
+        ],
         Some("short\n"),
     );
     assert!(!o.status.success() && stderr(&o).contains("12"));
@@ -146,16 +191,35 @@ both!(login_logout_and_cookies, |app| {
     // Not signed in: to the login page, then back.
     let r = b.get("/staff/wards/00004/feedback").await;
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/staff/login?next="));
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/staff/login?next=")
+    );
     // Unknown e-mail and wrong password get the same answer.
     let page = b.get("/staff/login").await.text().await.unwrap();
     assert!(page.contains("name=\"email\"") && page.contains("name=\"password\""));
     let csrf = hidden_csrf(&page);
     let wrong = b
-        .post("/staff/login", &[("email", "w@example.vn"), ("password", "wrong password!"), ("csrf", &csrf)])
+        .post(
+            "/staff/login",
+            &[
+                ("email", "w@example.vn"),
+                ("password", "wrong password!"),
+                ("csrf", &csrf),
+            ],
+        )
         .await;
     let unknown = b
-        .post("/staff/login", &[("email", "nobody@example.vn"), ("password", "wrong password!"), ("csrf", &csrf)])
+        .post(
+            "/staff/login",
+            &[
+                ("email", "nobody@example.vn"),
+                ("password", "wrong password!"),
+                ("csrf", &csrf),
+            ],
+        )
         .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
@@ -168,12 +232,18 @@ both!(login_logout_and_cookies, |app| {
     );
     // A login without the CSRF field is refused.
     let r = b
-        .post("/staff/login", &[("email", "w@example.vn"), ("password", super::staff::PW)])
+        .post(
+            "/staff/login",
+            &[("email", "w@example.vn"), ("password", PW)],
+        )
         .await;
     assert_eq!(r.status(), 403);
     // Signing in sets an HttpOnly, SameSite cookie.
     let r = b
-        .post("/staff/login", &[("email", "W@Example.vn"), ("password", PW), ("csrf", &csrf)])
+        .post(
+            "/staff/login",
+            &[("email", "W@Example.vn"), ("password", PW), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let cookie = r
@@ -183,21 +253,30 @@ both!(login_logout_and_cookies, |app| {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("hl_staff="))
         .expect("session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain http base URL");
     assert_eq!(b.get("/staff").await.status(), 200);
     assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 1);
     // Logout needs the CSRF token, then ends the session server-side.
     assert_eq!(b.post("/staff/logout", &[]).await.status(), 403);
     let csrf = b.csrf().await;
-    assert_eq!(b.post("/staff/logout", &[("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(
+        b.post("/staff/logout", &[("csrf", &csrf)]).await.status(),
+        303
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
     assert_eq!(b.get("/staff").await.status(), 303);
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secure_cookie_over_https() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.base_url = "https://hailong.example.vn".into()).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.base_url = "https://hailong.example.vn".into()
+    })
+    .await;
     add_user(&app, "w@example.vn", "ward:00004").await;
     let b = Browser::new(&app);
     let page = b.get("/staff/login").await;
@@ -212,19 +291,50 @@ both!(password_change, |app| {
     assert_eq!(other.login("w@example.vn", PW).await, 303);
     let csrf = b.csrf().await;
     let r = b
-        .post("/staff/password", &[("csrf", &csrf), ("current", "nope nope nope"), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "nope nope nope"),
+                ("new", "mật khẩu mới rất dài"),
+                ("confirm", "mật khẩu mới rất dài"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = b
-        .post("/staff/password", &[("csrf", &csrf), ("current", PW), ("new", "short"), ("confirm", "short")])
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &csrf),
+                ("current", PW),
+                ("new", "short"),
+                ("confirm", "short"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = b
-        .post("/staff/password", &[("current", PW), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .post(
+            "/staff/password",
+            &[
+                ("current", PW),
+                ("new", "mật khẩu mới rất dài"),
+                ("confirm", "mật khẩu mới rất dài"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 403, "no CSRF token");
     let r = b
-        .post("/staff/password", &[("csrf", &csrf), ("current", PW), ("new", "mật khẩu mới rất dài"), ("confirm", "mật khẩu mới rất dài")])
+        .post(
+            "/staff/password",
+            &[
+                ("csrf", &csrf),
+                ("current", PW),
+                ("new", "mật khẩu mới rất dài"),
+                ("confirm", "mật khẩu mới rất dài"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 200);
     // The other session ended; this one lives; the new password works, the old one not.
@@ -232,7 +342,10 @@ both!(password_change, |app| {
     assert_eq!(b.get("/staff").await.status(), 200);
     let fresh = Browser::new(app);
     assert_eq!(fresh.login("w@example.vn", PW).await, 401);
-    assert_eq!(fresh.login("w@example.vn", "mật khẩu mới rất dài").await, 303);
+    assert_eq!(
+        fresh.login("w@example.vn", "mật khẩu mới rất dài").await,
+        303
+    );
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,13 +355,21 @@ async fn sessions_expire_when_idle_and_absolutely() {
     assert_eq!(b.get("/staff").await.status(), 200);
     // Idle: last seen 31 minutes ago (default idle limit 30).
     let old = (chrono::Utc::now() - chrono::Duration::minutes(31)).to_rfc3339();
-    exec(&app, &format!("UPDATE staff_sessions SET last_seen_at = '{old}'")).await;
+    exec(
+        &app,
+        &format!("UPDATE staff_sessions SET last_seen_at = '{old}'"),
+    )
+    .await;
     assert_eq!(b.get("/staff").await.status(), 303);
     assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
     // Absolute: signed in 13 hours ago, even if active a second ago.
     assert_eq!(b.login("w@example.vn", PW).await, 303);
     let old = (chrono::Utc::now() - chrono::Duration::hours(13)).to_rfc3339();
-    exec(&app, &format!("UPDATE staff_sessions SET created_at = '{old}'")).await;
+    exec(
+        &app,
+        &format!("UPDATE staff_sessions SET created_at = '{old}'"),
+    )
+    .await;
     assert_eq!(b.get("/staff").await.status(), 303);
     app.finish().await;
 }
@@ -275,7 +396,10 @@ async fn login_is_rate_limited() {
     let page = b.get("/staff/login").await.text().await.unwrap();
     let csrf = hidden_csrf(&page);
     let r = b
-        .post("/staff/login", &[("email", "w@example.vn"), ("password", PW), ("csrf", &csrf)])
+        .post(
+            "/staff/login",
+            &[("email", "w@example.vn"), ("password", PW), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
@@ -297,12 +421,16 @@ async fn login_is_rate_limited() {
     app.finish().await;
 }
 
-/// Every staff route for every role: allowed (200) or 404, never a leak.
+// Every staff route for every role: allowed (200) or 404, never a leak.
 both!(every_role_against_every_route, |app| {
     submit(app, "00004", "Đèn đường hỏng", 2).await;
     submit(app, "25747", "Cảm ơn các anh", 5).await;
-    let id_04 = app.count("SELECT MIN(id) FROM responses WHERE ward_code = '00004'").await;
-    let id_79 = app.count("SELECT MIN(id) FROM responses WHERE ward_code = '25747'").await;
+    let id_04 = app
+        .count("SELECT MIN(id) FROM responses WHERE ward_code = '00004'")
+        .await;
+    let id_79 = app
+        .count("SELECT MIN(id) FROM responses WHERE ward_code = '25747'")
+        .await;
     let ward = signed_in(app, "ward@example.vn", "ward:00004").await;
     let prov = signed_in(app, "prov@example.vn", "province:01").await;
     let bo = signed_in(app, "bo@example.vn", "ministry").await;
@@ -330,21 +458,30 @@ both!(every_role_against_every_route, |app| {
     ];
     // (route index → expected status) for ward, province, ministry.
     let expect = |who: &str, path: &str| -> u16 {
-        let p79 = path.contains("25747") || path.contains("provinces/79") || path.contains("province=79");
+        let p79 =
+            path.contains("25747") || path.contains("provinces/79") || path.contains("province=79");
         let mismatch = path.ends_with(&format!("00004/feedback/{id_79}"));
         if mismatch {
             return 404;
         }
         match who {
             "ward" => {
-                if p79 || path.contains("00008") || path.contains("/provinces/") || path.contains("province=01") {
+                if p79
+                    || path.contains("00008")
+                    || path.contains("/provinces/")
+                    || path.contains("province=01")
+                {
                     404
                 } else {
                     200
                 }
             }
             "prov" => {
-                if p79 { 404 } else { 200 }
+                if p79 {
+                    404
+                } else {
+                    200
+                }
             }
             _ => 200,
         }
@@ -365,7 +502,10 @@ both!(every_role_against_every_route, |app| {
     // Outside the scope, a state change is 404 too (and nothing changes).
     let csrf = ward.csrf().await;
     let r = ward
-        .post(&format!("/staff/wards/25747/feedback/{id_79}/status"), &[("csrf", &csrf), ("status", "in_progress")])
+        .post(
+            &format!("/staff/wards/25747/feedback/{id_79}/status"),
+            &[("csrf", &csrf), ("status", "in_progress")],
+        )
         .await;
     assert_eq!(r.status(), 404);
     assert_eq!(app.count("SELECT COUNT(*) FROM feedback_states").await, 0);
@@ -378,48 +518,147 @@ both!(ward_inbox_workflow, |app| {
     let w = signed_in(app, "w@example.vn", "ward:00004").await;
     let colleague = add_user(app, "c@example.vn", "ward:00004").await;
     let stranger = add_user(app, "s@example.vn", "ward:00008").await;
-    let page = w.get("/staff/wards/00004/feedback").await.text().await.unwrap();
+    let page = w
+        .get("/staff/wards/00004/feedback")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Xe máy đỗ tràn vỉa hè") && page.contains("Cán bộ rất nhiệt tình"));
     assert!(!page.contains("Phường khác"));
     // Newest first.
     assert!(page.find("Cán bộ rất nhiệt tình").unwrap() < page.find("Xe máy đỗ").unwrap());
     // Score band filter.
-    let low = w.get("/staff/wards/00004/feedback?band=low").await.text().await.unwrap();
+    let low = w
+        .get("/staff/wards/00004/feedback?band=low")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(low.contains("Xe máy đỗ") && !low.contains("Cán bộ rất nhiệt tình"));
-    let web = w.get("/staff/wards/00004/feedback?channel=paper").await.text().await.unwrap();
+    let web = w
+        .get("/staff/wards/00004/feedback?channel=paper")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!web.contains("Xe máy đỗ"));
-    assert_eq!(w.get("/staff/wards/00004/feedback?period=2026-13").await.status(), 400);
+    assert_eq!(
+        w.get("/staff/wards/00004/feedback?period=2026-13")
+            .await
+            .status(),
+        400
+    );
     let id = app
         .count("SELECT r.id FROM responses r JOIN answers a ON a.response_id = r.id WHERE a.question_id = 'overall' AND a.value_num = 2")
         .await;
     let item = format!("/staff/wards/00004/feedback/{id}");
     let csrf = w.csrf().await;
     // CSRF: missing or wrong → 403, nothing changes.
-    assert_eq!(w.post(&format!("{item}/status"), &[("status", "in_progress")]).await.status(), 403);
     assert_eq!(
-        w.post(&format!("{item}/status"), &[("status", "in_progress"), ("csrf", &"0".repeat(64))]).await.status(),
+        w.post(&format!("{item}/status"), &[("status", "in_progress")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        w.post(
+            &format!("{item}/status"),
+            &[("status", "in_progress"), ("csrf", &"0".repeat(64))]
+        )
+        .await
+        .status(),
         403
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM feedback_states").await, 0);
     // new → in progress → resolved; resolved → new is not a move.
-    assert_eq!(w.post(&format!("{item}/status"), &[("status", "in_progress"), ("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(w.post(&format!("{item}/status"), &[("status", "resolved"), ("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(w.post(&format!("{item}/status"), &[("status", "new"), ("csrf", &csrf)]).await.status(), 400);
+    assert_eq!(
+        w.post(
+            &format!("{item}/status"),
+            &[("status", "in_progress"), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        w.post(
+            &format!("{item}/status"),
+            &[("status", "resolved"), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        w.post(
+            &format!("{item}/status"),
+            &[("status", "new"), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        400
+    );
     let page = w.get(&item).await.text().await.unwrap();
     assert!(page.contains("Đã giải quyết"), "status shown");
-    let resolved = w.get("/staff/wards/00004/feedback?status=resolved").await.text().await.unwrap();
+    let resolved = w
+        .get("/staff/wards/00004/feedback?status=resolved")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(resolved.contains("Xe máy đỗ") && !resolved.contains("Cán bộ rất nhiệt tình"));
-    let new = w.get("/staff/wards/00004/feedback?status=new").await.text().await.unwrap();
+    let new = w
+        .get("/staff/wards/00004/feedback?status=new")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!new.contains("Xe máy đỗ") && new.contains("Cán bộ rất nhiệt tình"));
     // Assignment: a colleague of the ward, never someone of another ward.
     let c = colleague.to_string();
-    assert_eq!(w.post(&format!("{item}/assign"), &[("assignee", &c), ("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM feedback_states WHERE assignee_id = {colleague}")).await, 1);
+    assert_eq!(
+        w.post(
+            &format!("{item}/assign"),
+            &[("assignee", &c), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM feedback_states WHERE assignee_id = {colleague}"
+        ))
+        .await,
+        1
+    );
     let s = stranger.to_string();
-    assert_eq!(w.post(&format!("{item}/assign"), &[("assignee", &s), ("csrf", &csrf)]).await.status(), 400);
+    assert_eq!(
+        w.post(
+            &format!("{item}/assign"),
+            &[("assignee", &s), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        400
+    );
     // Notes.
-    assert_eq!(w.post(&format!("{item}/notes"), &[("body", "Đã liên hệ tổ dân phố"), ("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(w.post(&format!("{item}/notes"), &[("body", "  "), ("csrf", &csrf)]).await.status(), 400);
+    assert_eq!(
+        w.post(
+            &format!("{item}/notes"),
+            &[("body", "Đã liên hệ tổ dân phố"), ("csrf", &csrf)]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        w.post(&format!("{item}/notes"), &[("body", "  "), ("csrf", &csrf)])
+            .await
+            .status(),
+        400
+    );
     let page = w.get(&item).await.text().await.unwrap();
     assert!(page.contains("Đã liên hệ tổ dân phố") && page.contains("c@example.vn"));
 });
@@ -435,7 +674,12 @@ both!(csv_export_is_scoped_and_has_no_contact_data, |app| {
     let prov = signed_in(app, "p@example.vn", "province:01").await;
     let r = prov.get("/staff/exports/responses.csv").await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let text = r.text().await.unwrap();
     let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let headers = rdr.headers().unwrap().clone();
@@ -448,16 +692,31 @@ both!(csv_export_is_scoped_and_has_no_contact_data, |app| {
     let mut wards: Vec<&str> = rows.iter().map(|r| &r[ward_col]).collect();
     wards.sort();
     assert_eq!(wards, ["00004", "00008"]);
-    let one = prov.get("/staff/exports/responses.csv?ward=00008&period=2020-Q1").await.text().await.unwrap();
+    let one = prov
+        .get("/staff/exports/responses.csv?ward=00008&period=2020-Q1")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(one.lines().count(), 1, "header only: no response in 2020");
     let bo = signed_in(app, "bo@example.vn", "ministry").await;
-    let all = bo.get("/staff/exports/responses.csv").await.text().await.unwrap();
+    let all = bo
+        .get("/staff/exports/responses.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(all.lines().count(), 4);
     let x = bo.get("/staff/exports/responses.xlsx").await;
     assert_eq!(x.status(), 200);
     let bytes = x.bytes().await.unwrap();
     assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
-    assert_eq!(bo.get("/staff/exports/responses.csv?period=bad").await.status(), 400);
+    assert_eq!(
+        bo.get("/staff/exports/responses.csv?period=bad")
+            .await
+            .status(),
+        400
+    );
 });
 
 both!(api_tokens_shown_once_hashed_and_revocable, |app| {
@@ -466,11 +725,23 @@ both!(api_tokens_shown_once_hashed_and_revocable, |app| {
     use tower::ServiceExt;
     let bo = signed_in(app, "bo@example.vn", "ministry").await;
     let ward = signed_in(app, "w@example.vn", "ward:00004").await;
-    assert_eq!(ward.get("/staff/tokens").await.status(), 404, "ministry only");
+    assert_eq!(
+        ward.get("/staff/tokens").await.status(),
+        404,
+        "ministry only"
+    );
     let csrf = bo.csrf().await;
-    assert_eq!(bo.post("/staff/tokens", &[("name", "Cổng dữ liệu")]).await.status(), 403);
+    assert_eq!(
+        bo.post("/staff/tokens", &[("name", "Cổng dữ liệu")])
+            .await
+            .status(),
+        403
+    );
     let page = bo
-        .post("/staff/tokens", &[("name", "Cổng dữ liệu"), ("csrf", &csrf)])
+        .post(
+            "/staff/tokens",
+            &[("name", "Cổng dữ liệu"), ("csrf", &csrf)],
+        )
         .await
         .text()
         .await
@@ -479,7 +750,13 @@ both!(api_tokens_shown_once_hashed_and_revocable, |app| {
     let token = page[at..at + 67].to_string();
     assert!(token.starts_with("hl_"), "{token}");
     // Stored hashed, shown once.
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{token}'")).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{token}'"
+        ))
+        .await,
+        0
+    );
     let again = bo.get("/staff/tokens").await.text().await.unwrap();
     assert!(again.contains("Cổng dữ liệu") && !again.contains(&token));
     // The Caller extractor the JSON API uses.
@@ -502,18 +779,40 @@ both!(api_tokens_shown_once_hashed_and_revocable, |app| {
             if let Some(a) = auth {
                 req = req.header("authorization", a);
             }
-            let resp = router.oneshot(req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+            let resp = router
+                .oneshot(req.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
             let status = resp.status().as_u16();
-            let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+                .await
+                .unwrap();
             (status, String::from_utf8_lossy(&body).into_owned())
         }
     };
     assert_eq!(call(None).await, (200, "public".into()));
-    assert_eq!(call(Some(format!("Bearer {token}"))).await, (200, "token Cổng dữ liệu".into()));
+    assert_eq!(
+        call(Some(format!("Bearer {token}"))).await,
+        (200, "token Cổng dữ liệu".into())
+    );
     assert_eq!(call(Some("Bearer hl_nope".into())).await.0, 401);
     assert_eq!(call(Some("Basic abc".into())).await.0, 401);
     let id = app.count("SELECT id FROM api_tokens").await;
-    assert_eq!(bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(call(Some(format!("Bearer {token}"))).await.0, 401, "revoked");
-    assert_eq!(bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)]).await.status(), 404);
+    assert_eq!(
+        bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        call(Some(format!("Bearer {token}"))).await.0,
+        401,
+        "revoked"
+    );
+    assert_eq!(
+        bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)])
+            .await
+            .status(),
+        404
+    );
 });

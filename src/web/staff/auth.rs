@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -172,7 +172,14 @@ async fn login(
         }
     };
     let token = staff::create_session(&state.db, user.id).await?;
-    audit::record(&state, Some(&user), "login", &user.email, serde_json::json!({})).await;
+    audit::record(
+        &state,
+        Some(&user),
+        "login",
+        &user.email,
+        serde_json::json!({}),
+    )
+    .await;
     let mut resp = see_other(&next);
     let h = resp.headers_mut();
     h.append(
@@ -200,7 +207,14 @@ async fn logout(
         return Ok(r);
     }
     staff::delete_session(&state.db, &staff.session).await?;
-    audit::record(&state, Some(&staff.user), "logout", &staff.user.email, serde_json::json!({})).await;
+    audit::record(
+        &state,
+        Some(&staff.user),
+        "logout",
+        &staff.user.email,
+        serde_json::json!({}),
+    )
+    .await;
     let mut resp = see_other("/staff/login");
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -287,7 +301,14 @@ async fn change_password(
     staff::set_password(&state.db, staff.user.id, &new_hash).await?;
     // Every other session of this user ends: a stolen session does not survive the change.
     staff::delete_other_sessions(&state.db, staff.user.id, &staff.session).await?;
-    audit::record(&state, Some(&staff.user), "password_changed", &staff.user.email, serde_json::json!({})).await;
+    audit::record(
+        &state,
+        Some(&staff.user),
+        "password_changed",
+        &staff.user.email,
+        serde_json::json!({}),
+    )
+    .await;
     password_form(&state, &staff, None, true, StatusCode::OK)
 }
 
@@ -295,7 +316,10 @@ async fn change_password(
 mod tests {
     #[test]
     fn next_stays_in_the_console() {
-        assert_eq!(super::safe_next(Some("/staff/wards/00004")), "/staff/wards/00004");
+        assert_eq!(
+            super::safe_next(Some("/staff/wards/00004")),
+            "/staff/wards/00004"
+        );
         assert_eq!(super::safe_next(Some("https://evil.example")), "/staff");
         assert_eq!(super::safe_next(Some("/staff//evil")), "/staff");
         assert_eq!(super::safe_next(Some("/staff/login")), "/staff");

@@ -54,7 +54,12 @@ async fn page(State(state): State<AppState>, staff: Staff) -> AppResult<Response
 /// Checks the filters against the scope: a ward or province outside it is `404`, exactly as
 /// one that does not exist.
 async fn resolve(state: &AppState, scope: &Scope, q: &ExportQuery) -> AppResult<ExportFilter> {
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let ward = nonempty(&q.ward);
     let province = nonempty(&q.province);
     if let Some(w) = &ward {
@@ -214,21 +219,26 @@ async fn responses_csv(
         }
         let mut after = 0i64;
         loop {
-            let page =
-                match exports::responses_page(&state.db, &scope, &filter, after, PAGE).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "export: database error mid-stream");
-                        let _ = tx.send(Err(std::io::Error::other("database error"))).await;
-                        return;
-                    }
-                };
+            let page = match exports::responses_page(&state.db, &scope, &filter, after, PAGE).await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "export: database error mid-stream");
+                    let _ = tx.send(Err(std::io::Error::other("database error"))).await;
+                    return;
+                }
+            };
             let Some(last) = page.last() else { break };
             after = last.0.id;
             let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * 1024));
             for (r, answers) in &page {
-                let province = provinces.get(&r.ward_code).map(String::as_str).unwrap_or("");
-                if w.write_record(row_cells(r, answers, province, &questions)).is_err() {
+                let province = provinces
+                    .get(&r.ward_code)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                if w.write_record(row_cells(r, answers, province, &questions))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -346,10 +356,18 @@ async fn responses_xlsx(
                     Some(ws) => ws,
                     None => return fail(&tx, "no worksheet".into()),
                 };
-                let province = provinces.get(&r.ward_code).map(String::as_str).unwrap_or("");
-                for (c, v) in row_cells(r, answers, province, &questions).iter().enumerate() {
+                let province = provinces
+                    .get(&r.ward_code)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                for (c, v) in row_cells(r, answers, province, &questions)
+                    .iter()
+                    .enumerate()
+                {
                     let res = match v.parse::<f64>() {
-                        Ok(n) if c >= FIXED.len() || c == 0 || c == 8 => ws.write_number(row, c as u16, n),
+                        Ok(n) if c >= FIXED.len() || c == 0 || c == 8 => {
+                            ws.write_number(row, c as u16, n)
+                        }
                         _ => ws.write_string(row, c as u16, v),
                     };
                     if let Err(e) = res {

@@ -22,9 +22,18 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff/wards/{ward_code}/feedback", get(inbox))
         .route("/staff/wards/{ward_code}/feedback/{id}", get(show))
-        .route("/staff/wards/{ward_code}/feedback/{id}/status", post(change_status))
-        .route("/staff/wards/{ward_code}/feedback/{id}/assign", post(assign))
-        .route("/staff/wards/{ward_code}/feedback/{id}/notes", post(add_note))
+        .route(
+            "/staff/wards/{ward_code}/feedback/{id}/status",
+            post(change_status),
+        )
+        .route(
+            "/staff/wards/{ward_code}/feedback/{id}/assign",
+            post(assign),
+        )
+        .route(
+            "/staff/wards/{ward_code}/feedback/{id}/notes",
+            post(add_note),
+        )
 }
 
 /// Free text as staff may see it: phone numbers, ID numbers, e-mails and plates masked.
@@ -157,10 +166,7 @@ async fn inbox(
     ctx.insert("items", &views);
     ctx.insert("total", &total);
     ctx.insert("page", &page);
-    ctx.insert(
-        "has_next",
-        &((page + 1) * feedback::PAGE_SIZE < total),
-    );
+    ctx.insert("has_next", &((page + 1) * feedback::PAGE_SIZE < total));
     // The filters as given, to keep them in the form and the paging links.
     let mut kept: Vec<(String, String)> = Vec::new();
     for (k, v) in [
@@ -260,11 +266,10 @@ async fn change_status(
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
-    let to = f
-        .status
-        .as_deref()
-        .and_then(Status::parse)
-        .ok_or_else(|| AppError::BadRequest("Trạng thái không hợp lệ. / Unknown status.".into()))?;
+    let to =
+        f.status.as_deref().and_then(Status::parse).ok_or_else(|| {
+            AppError::BadRequest("Trạng thái không hợp lệ. / Unknown status.".into())
+        })?;
     if !item.status.can_move_to(to) {
         return Err(AppError::BadRequest(format!(
             "Không thể chuyển từ «{}» sang «{}». / Cannot move from {} to {}.",
@@ -302,12 +307,17 @@ async fn assign(
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
-    let assignee = match f.assignee.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let assignee = match f
+        .assignee
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(v) => {
-            let id: i64 = v
-                .parse()
-                .map_err(|_| AppError::BadRequest("Người nhận không hợp lệ. / Unknown colleague.".into()))?;
+            let id: i64 = v.parse().map_err(|_| {
+                AppError::BadRequest("Người nhận không hợp lệ. / Unknown colleague.".into())
+            })?;
             // Only a colleague of the same ward.
             let colleagues = staff_store::ward_staff(&state.db, &ward.code).await?;
             let c = colleagues.into_iter().find(|c| c.id == id).ok_or_else(|| {

@@ -65,14 +65,20 @@ impl Staff {
         ctx.insert("csrf", &self.csrf);
         ctx.insert("me", &self.user);
         ctx.insert("is_ministry", &self.user.scope.is_ministry());
-        ctx.insert("home_ward", &match self.scope() {
-            Scope::Ward(w) => Some(w.clone()),
-            _ => None,
-        });
-        ctx.insert("home_province", &match self.scope() {
-            Scope::Province(p) => Some(p.clone()),
-            _ => None,
-        });
+        ctx.insert(
+            "home_ward",
+            &match self.scope() {
+                Scope::Ward(w) => Some(w.clone()),
+                _ => None,
+            },
+        );
+        ctx.insert(
+            "home_province",
+            &match self.scope() {
+                Scope::Province(p) => Some(p.clone()),
+                _ => None,
+            },
+        );
         ctx
     }
 }
@@ -128,8 +134,7 @@ impl FromRequestParts<AppState> for Staff {
                     .path_and_query()
                     .map(|p| p.as_str())
                     .unwrap_or("/staff");
-                let next: String =
-                    form_urlencoded::byte_serialize(target.as_bytes()).collect();
+                let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
                 Err(Redirect::to(&format!("/staff/login?next={next}")).into_response())
             }
             Err(e) => Err(e.into_response()),
@@ -144,7 +149,9 @@ impl OptionalFromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Response> {
-        session_of(parts, state).await.map_err(IntoResponse::into_response)
+        session_of(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)
     }
 }
 

@@ -29,9 +29,12 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
             ctx.insert("ward", &ward);
         }
         Scope::Province(p) => {
-            ctx.insert("province", &units::find_province(&state.db, p).await?.map(|p| {
-                serde_json::json!({"code": p.code, "name": p.name})
-            }));
+            ctx.insert(
+                "province",
+                &units::find_province(&state.db, p)
+                    .await?
+                    .map(|p| serde_json::json!({"code": p.code, "name": p.name})),
+            );
         }
         Scope::Ministry => {
             let provinces: Vec<_> = units::provinces(&state.db)
@@ -78,7 +81,10 @@ async fn province(
         .map(|u| serde_json::json!({"code": u.code, "name": u.name, "kind": u.kind}))
         .collect();
     let mut ctx = staff.context();
-    ctx.insert("province", &serde_json::json!({"code": province.code, "name": province.name}));
+    ctx.insert(
+        "province",
+        &serde_json::json!({"code": province.code, "name": province.name}),
+    );
     ctx.insert("wards", &wards);
     ctx.insert("q", needle);
     render(&state, "staff/province.html", &ctx)

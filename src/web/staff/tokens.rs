@@ -26,7 +26,11 @@ fn ministry_only(staff: &Staff) -> AppResult<()> {
     }
 }
 
-async fn page(state: &AppState, staff: &Staff, created: Option<(String, String)>) -> AppResult<Response> {
+async fn page(
+    state: &AppState,
+    staff: &Staff,
+    created: Option<(String, String)>,
+) -> AppResult<Response> {
     let fmt = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&crate::period::vietnam())
             .format("%Y-%m-%d %H:%M")
@@ -44,7 +48,10 @@ async fn page(state: &AppState, staff: &Staff, created: Option<(String, String)>
         .collect();
     let mut ctx = staff.context();
     ctx.insert("tokens", &tokens);
-    ctx.insert("created", &created.map(|(n, t)| serde_json::json!({"name": n, "token": t})));
+    ctx.insert(
+        "created",
+        &created.map(|(n, t)| serde_json::json!({"name": n, "token": t})),
+    );
     render(state, "staff/tokens.html", &ctx)
 }
 
