@@ -4,4 +4,6 @@
 mod helpers;
 
 mod cli;
+mod fuzz;
+mod integrity;
 mod public;
