@@ -115,10 +115,10 @@ both!(invitation_tokens_work_once_for_their_ward_before_expiry, |app| {
 
     // Another ward: refused.
     let other = links[1].split("t=").nth(1).unwrap();
-    let r = app.get(&format!("/s/00007?t={other}")).await;
+    let r = app.get(&format!("/s/00008?t={other}")).await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("không hợp lệ"));
-    let r = app.post_form("/s/00007", &format!("{VALID}&t={other}")).await;
+    let r = app.post_form("/s/00008", &format!("{VALID}&t={other}")).await;
     assert_eq!(r.status(), 403);
     // A made-up token: refused.
     let r = app
@@ -214,7 +214,7 @@ both!(qr_codes_and_posters, |app| {
     let forged = format!("{}0000000000000000", &id[..id.len() - 16]);
     let r = app.post_form("/s/00004", &format!("{VALID}&p={forged}")).await;
     assert_eq!(r.status(), 303);
-    let r = app.post_form("/s/00007", &format!("{VALID}&p={id}")).await;
+    let r = app.post_form("/s/00008", &format!("{VALID}&p={id}")).await;
     assert_eq!(r.status(), 303);
     assert_eq!(count_where(app, "channel = 'poster'").await, 1);
     assert_eq!(count_where(app, "channel = 'web' AND status = 'counted'").await, 2);
@@ -285,7 +285,7 @@ both!(one_counted_response_per_device_per_ward_per_quarter, |app| {
     assert_eq!(count_where(app, "status = 'counted'").await, 1);
     assert_eq!(count_where(app, "flag_reason = 'duplicate_device'").await, 2);
     // Another ward is another count.
-    assert_eq!(post_with(app, &phone, "/s/00007", VALID).await.status(), 303);
+    assert_eq!(post_with(app, &phone, "/s/00008", VALID).await.status(), 303);
     assert_eq!(count_where(app, "status = 'counted'").await, 2);
     // Another phone counts.
     let other = cookie_client();
@@ -385,9 +385,9 @@ mod bursts {
         assert_eq!(count_where(&app, "status = 'counted'").await, 5);
         assert_eq!(count_where(&app, "flag_reason = 'burst'").await, 3);
         // Another ward is not affected.
-        assert_eq!(app.post_form("/s/00007", VALID).await.status(), 303);
+        assert_eq!(app.post_form("/s/00008", VALID).await.status(), 303);
         assert_eq!(
-            count_where(&app, "ward_code = '00007' AND status = 'counted'").await,
+            count_where(&app, "ward_code = '00008' AND status = 'counted'").await,
             1
         );
         // A ward whose usual rate is high tolerates more: four responses every two hours over
@@ -401,7 +401,7 @@ mod bursts {
                 history.push(hailong::intake::new_response(
                     survey,
                     &valid,
-                    "00010",
+                    "00025",
                     Channel::Web,
                     Utc::now() - chrono::Duration::hours(h as i64 * 2),
                 ));
@@ -415,9 +415,9 @@ mod bursts {
             .await
             .unwrap();
         for _ in 0..12 {
-            assert_eq!(app.post_form("/s/00010", VALID).await.status(), 303);
+            assert_eq!(app.post_form("/s/00025", VALID).await.status(), 303);
         }
-        assert_eq!(count_where(&app, "ward_code = '00010' AND flag_reason = 'burst'").await, 0);
+        assert_eq!(count_where(&app, "ward_code = '00025' AND flag_reason = 'burst'").await, 0);
         // Paper ballots are never burst-flagged.
         let mut csv = String::from("ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,used_procedures,overall,trust\n");
         let today = Utc::now().format("%Y-%m-%d");
@@ -466,7 +466,7 @@ both!(exclusion_and_inclusion_keep_rollups_exact, |app| {
             .unwrap()
             .id
     };
-    let n_before = app.count("SELECT COALESCE(SUM(n), 0) AS n FROM rollups").await;
+    let n_before = app.count("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM rollups").await;
     let counted = id_of("status = 'counted'").await;
     let dup = id_of("flag_reason = 'duplicate_device'").await;
     let cat = &app.state.catalog;
@@ -478,7 +478,7 @@ both!(exclusion_and_inclusion_keep_rollups_exact, |app| {
         flags::exclude(&app.state.db, cat, counted, "reviewer@x.vn").await.unwrap(),
         flags::Change::AlreadyThere
     );
-    assert!(app.count("SELECT COALESCE(SUM(n), 0) AS n FROM rollups").await < n_before);
+    assert!(app.count("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM rollups").await < n_before);
     verify_ok(app);
     assert_eq!(
         flags::include(&app.state.db, cat, dup, "reviewer@x.vn").await.unwrap(),
@@ -533,7 +533,7 @@ both!(no_raw_address_is_stored_and_contacts_are_purged, |app| {
         1
     );
     // Contacts: kept within the retention, purged after.
-    assert_eq!(app.post_form("/s/00007", &body).await.status(), 303);
+    assert_eq!(app.post_form("/s/00008", &body).await.status(), 303);
     let old = Utc::now() - chrono::Duration::days(91);
     use hailong::entities::contact;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
