@@ -190,7 +190,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                     expires,
                     qr,
                 },
-        } => crate::reach::issue_tokens(config, &ward, count, expires.as_deref(), qr.as_deref()).await,
+        } => {
+            crate::reach::issue_tokens(config, &ward, count, expires.as_deref(), qr.as_deref())
+                .await
+        }
         Command::Posters(PostersArgs {
             command: Some(PostersCommand::Revoke { id }),
             ..
@@ -200,7 +203,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             province: Some(province),
             out: Some(out),
         }) => crate::reach::write_posters(config, &province, &out).await,
-        Command::Posters(_) => fail("use `hailong posters --province CODE --out DIR` or `hailong posters revoke ID`"),
+        Command::Posters(_) => {
+            fail("use `hailong posters --province CODE --out DIR` or `hailong posters revoke ID`")
+        }
     }
 }
 

@@ -303,7 +303,9 @@ impl Config {
         if let Some(h) = &r.trusted_proxy_header
             && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
         {
-            return bad(format!("rate_limit.trusted_proxy_header `{h}` is not a header name"));
+            return bad(format!(
+                "rate_limit.trusted_proxy_header `{h}` is not a header name"
+            ));
         }
         if self.privacy.contact_retention_days == 0 {
             return bad("privacy.contact_retention_days must be at least 1".into());
@@ -312,7 +314,8 @@ impl Config {
         if i.burst_window_minutes == 0
             || i.burst_baseline_days == 0
             || i.burst_min_per_window == 0
-            || !(i.burst_factor >= 1.0)
+            || !i.burst_factor.is_finite()
+            || i.burst_factor < 1.0
         {
             return bad(
                 "integrity: burst window, baseline and minimum ≥ 1, burst_factor ≥ 1".into(),

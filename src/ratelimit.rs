@@ -52,7 +52,9 @@ impl IpNet {
         let ip = canonical(ip);
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
@@ -387,8 +389,8 @@ impl Client {
 pub fn client_of(state: &AppState, req_headers: &HeaderMap, peer: Option<SocketAddr>) -> Client {
     let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
     let ip = state.limiters.rule.client(peer, req_headers);
-    let device = cookie(req_headers, DEVICE_COOKIE)
-        .and_then(|v| state.secrets.verify_device_cookie(v));
+    let device =
+        cookie(req_headers, DEVICE_COOKIE).and_then(|v| state.secrets.verify_device_cookie(v));
     Client { ip, device }
 }
 
@@ -486,7 +488,11 @@ mod tests {
         assert!(six.contains("2001:db8:ffff::1".parse().unwrap()));
         assert!(IpNet::parse("10.0.0.0/33").is_none());
         assert!(IpNet::parse("nonsense").is_none());
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
     }
 
     #[test]
@@ -504,7 +510,10 @@ mod tests {
         let wait = l.check_login(ip, "A@x.vn").unwrap_err();
         assert!(wait.seconds() >= 1);
         // Another address, another account: fine.
-        assert!(l.check_login("198.51.100.2".parse().unwrap(), "b@x.vn").is_ok());
+        assert!(
+            l.check_login("198.51.100.2".parse().unwrap(), "b@x.vn")
+                .is_ok()
+        );
         assert!(l.check_api(Some("tok1"), ip).is_ok());
         assert!(l.check_api(Some("tok1"), ip).is_ok());
         assert!(l.check_api(Some("tok1"), ip).is_err());

@@ -15,9 +15,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
-    let db = crate::db::open(&config.database_url)
-        .await
-        .map_err(fail)?;
+    let db = crate::db::open(&config.database_url).await.map_err(fail)?;
     units::load_shipped_if_empty(&db)
         .await
         .map_err(|e| fail(format!("{e:#}")))?;
@@ -123,7 +121,11 @@ pub async fn write_posters(config: Config, province: &str, out: &Path) -> ExitCo
     };
     let list = match units::units_of_province(&db, province).await {
         Ok(l) if !l.is_empty() => l,
-        Ok(_) => return fail(format!("unknown province code `{province}` (or it has no units)")),
+        Ok(_) => {
+            return fail(format!(
+                "unknown province code `{province}` (or it has no units)"
+            ));
+        }
         Err(e) => return fail(e),
     };
     if let Err(e) = std::fs::create_dir_all(out) {
@@ -134,7 +136,10 @@ pub async fn write_posters(config: Config, province: &str, out: &Path) -> ExitCo
         .find(|(n, _, _)| *n == "poster.css")
         .map_or("", |(_, _, body)| *body);
     if let Err(e) = std::fs::write(out.join("poster.css"), css) {
-        return fail(format!("cannot write {}: {e}", out.join("poster.css").display()));
+        return fail(format!(
+            "cannot write {}: {e}",
+            out.join("poster.css").display()
+        ));
     }
     let mut written = 0usize;
     for u in list {

@@ -18,7 +18,8 @@ use tokio::net::TcpStream;
 const RESIDENTS: usize = 50;
 const FLOOD_TASKS: usize = 4;
 const WARD: &str = "00004";
-const BODY: &str = "a1=4&a2=4&r1=3&r2=2&s1=3&s2=3&c1=2&c2=3&used_procedures=no&overall=3&trust=6&sex=m&age=18-34";
+const BODY: &str =
+    "a1=4&a2=4&r1=3&r2=2&s1=3&s2=3&c1=2&c2=3&used_procedures=no&overall=3&trust=6&sex=m&age=18-34";
 
 struct Reply {
     status: u16,
@@ -101,7 +102,9 @@ async fn main() -> std::process::ExitCode {
         ..Default::default()
     };
     let limits = config.rate_limit.clone();
-    let app = hailong::app::App::build(config).await.expect("the app builds");
+    let app = hailong::app::App::build(config)
+        .await
+        .expect("the app builds");
     let addr = app.local_addr();
     let state = app.state();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -146,7 +149,7 @@ async fn main() -> std::process::ExitCode {
             let mut i = 0u64;
             while Instant::now() < deadline {
                 i += 1;
-                let r = if (i + t as u64) % 2 == 0 {
+                let r = if (i + t as u64).is_multiple_of(2) {
                     request(addr, "POST", &format!("/s/{WARD}"), None, Some(BODY)).await
                 } else {
                     request(addr, "GET", &format!("/s/{WARD}"), None, None).await
@@ -178,7 +181,14 @@ async fn main() -> std::process::ExitCode {
             }
             lat.push(t.elapsed());
             let t = Instant::now();
-            let sent = request(addr, "POST", &format!("/s/{WARD}"), Some(&cookie), Some(BODY)).await;
+            let sent = request(
+                addr,
+                "POST",
+                &format!("/s/{WARD}"),
+                Some(&cookie),
+                Some(BODY),
+            )
+            .await;
             lat.push(t.elapsed());
             let mut answered = false;
             match sent {

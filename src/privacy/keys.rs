@@ -78,8 +78,7 @@ async fn get_or_create(db: &impl ConnectionTrait, name: &str) -> Result<Vec<u8>,
         .one(db)
         .await?
         .ok_or_else(|| DbErr::Custom(format!("server key {name} vanished")))?;
-    hex::decode(&stored.value)
-        .map_err(|_| DbErr::Custom(format!("server key {name} is not hex")))
+    hex::decode(&stored.value).map_err(|_| DbErr::Custom(format!("server key {name} is not hex")))
 }
 
 /// The server secret (created on first start, shared by every instance).
@@ -152,11 +151,11 @@ impl Secrets {
         now: DateTime<Utc>,
     ) -> Result<(String, String), DbErr> {
         let day = now.date_naive();
-        let cached = self
-            .ip_key
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().filter(|(d, _)| *d == day).map(|(_, k)| k.clone()));
+        let cached = self.ip_key.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(d, _)| *d == day)
+                .map(|(_, k)| k.clone())
+        });
         let key = match cached {
             Some(k) => k,
             None => {

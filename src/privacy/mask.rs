@@ -23,10 +23,8 @@ static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// a two-digit province code, a series (one letter, then a letter or digit), and four or five
 /// digits (`123.45` or `12345`).
 static PLATE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b[1-9]\d[ \-]?[A-Za-z][A-Za-z0-9]?[ \-.]?(?:\d{3}\.\d{2}|\d{4,5})\b",
-    )
-    .expect("valid plate pattern")
+    Regex::new(r"\b[1-9]\d[ \-]?[A-Za-z][A-Za-z0-9]?[ \-.]?(?:\d{3}\.\d{2}|\d{4,5})\b")
+        .expect("valid plate pattern")
 });
 
 /// Masks every phone number, citizen ID, e-mail address and licence plate in `text`.
@@ -127,7 +125,11 @@ fn mask_numbers(text: &str) -> String {
                 digits.push(chars[j].1);
                 j += 1;
             }
-            let gend = if j < chars.len() { chars[j].0 } else { text.len() };
+            let gend = if j < chars.len() {
+                chars[j].0
+            } else {
+                text.len()
+            };
             groups.push(Group {
                 start: gstart,
                 end: gend,

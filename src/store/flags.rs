@@ -3,9 +3,7 @@
 //! reviewers (or two instances) acting at once cannot apply the rollup change twice.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::responses::RollupDelta;
 use crate::entities::{answer, response};
@@ -114,7 +112,11 @@ async fn set_counted(
     super::audit::record(
         &txn,
         actor,
-        if counted { "response.include" } else { "response.exclude" },
+        if counted {
+            "response.include"
+        } else {
+            "response.exclude"
+        },
         &format!("response:{id}"),
         Some(detail.to_string()),
     )

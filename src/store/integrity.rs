@@ -104,7 +104,10 @@ pub async fn check(
     }
     if let Some(hash) = &r.token_hash {
         let claimed = invitation_token::Entity::update_many()
-            .col_expr(invitation_token::Column::UsedAt, Expr::value(r.submitted_at))
+            .col_expr(
+                invitation_token::Column::UsedAt,
+                Expr::value(r.submitted_at),
+            )
             .filter(invitation_token::Column::TokenHash.eq(hash.clone()))
             .filter(invitation_token::Column::WardCode.eq(r.ward_code.clone()))
             .filter(invitation_token::Column::UsedAt.is_null())
@@ -189,7 +192,10 @@ pub async fn link(
     }
     if let Some(hash) = &checks.token_claimed {
         invitation_token::Entity::update_many()
-            .col_expr(invitation_token::Column::ResponseId, Expr::value(response_id))
+            .col_expr(
+                invitation_token::Column::ResponseId,
+                Expr::value(response_id),
+            )
             .filter(invitation_token::Column::TokenHash.eq(hash.clone()))
             .exec(db)
             .await?;

@@ -5,9 +5,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entities::poster;
 use crate::privacy::keys::{hmac_hex, random_hex, same};
@@ -39,7 +37,11 @@ pub fn verify_signature(secret: &[u8], id: &str) -> Option<String> {
 }
 
 /// The ward's current poster id: its newest unrevoked poster, or a new one.
-pub async fn current(db: &impl ConnectionTrait, secret: &[u8], ward: &str) -> Result<String, DbErr> {
+pub async fn current(
+    db: &impl ConnectionTrait,
+    secret: &[u8],
+    ward: &str,
+) -> Result<String, DbErr> {
     if let Some(p) = poster::Entity::find()
         .filter(poster::Column::WardCode.eq(ward))
         .filter(poster::Column::RevokedAt.is_null())
@@ -104,7 +106,13 @@ mod tests {
         assert!(verify_signature(&[4u8; 32], &id).is_none());
         let forged = id.replacen("00004", "00007", 1);
         assert!(verify_signature(&k, &forged).is_none());
-        for bad in ["", "-", "00004--", "00004-zzzzzzzz-0000000000000000", "a-b-c-d"] {
+        for bad in [
+            "",
+            "-",
+            "00004--",
+            "00004-zzzzzzzz-0000000000000000",
+            "a-b-c-d",
+        ] {
             assert!(verify_signature(&k, bad).is_none(), "{bad}");
         }
     }

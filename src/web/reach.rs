@@ -44,7 +44,10 @@ async fn qr(State(state): State<AppState>, Path(file): Path<String>) -> AppResul
         "svg" => {
             let svg = crate::qr::svg(&url, 256).map_err(|e| AppError::Internal(e.to_string()))?;
             Ok((
-                [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"), cache],
+                [
+                    (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+                    cache,
+                ],
                 svg,
             )
                 .into_response())

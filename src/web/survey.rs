@@ -1,8 +1,8 @@
 //! The survey form: `GET /s/{ward_code}`, `POST /s/{ward_code}`, and the thank-you page.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -285,14 +285,16 @@ async fn submit(
         channel = Channel::Token;
         token_hash = Some(crate::privacy::keys::sha256_hex(t));
     } else if let Some(p) = &poster
-        && crate::store::posters::is_valid(&state.db, state.secrets.server(), p, &unit.code)
-            .await?
+        && crate::store::posters::is_valid(&state.db, state.secrets.server(), p, &unit.code).await?
     {
         channel = Channel::Poster;
     }
     let mut new = crate::intake::new_response(survey, &valid, &unit.code, channel, now);
     new.token_hash = token_hash;
-    new.device_hash = client.device.as_deref().map(|d| state.secrets.device_hash(d));
+    new.device_hash = client
+        .device
+        .as_deref()
+        .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
     // The redirect is sent only after the commit.
     let receipts = crate::store::write_batch_with(

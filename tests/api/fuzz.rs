@@ -11,15 +11,35 @@ use crate::helpers::{Backend, TestApp, repo_path};
 
 fn catalog() -> &'static Catalog {
     static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
-    CATALOG.get_or_init(|| Catalog::load(&repo_path("surveys")).expect("valid surveys"))
+    CATALOG.get_or_init(|| Catalog::load(repo_path("surveys")).expect("valid surveys"))
 }
 
 /// Field names and values close to real ones, plus noise, so the parser's deep paths run.
 fn field() -> impl Strategy<Value = (String, String)> {
     let names = prop::sample::select(vec![
-        "a1", "a2", "r1", "r2", "s1", "s2", "c1", "c2", "p1", "p2", "used_procedures", "overall",
-        "trust", "sex", "age", "comment", "issue", "contact_email", "contact_consent", "lang", "t",
-        "p", "zz",
+        "a1",
+        "a2",
+        "r1",
+        "r2",
+        "s1",
+        "s2",
+        "c1",
+        "c2",
+        "p1",
+        "p2",
+        "used_procedures",
+        "overall",
+        "trust",
+        "sex",
+        "age",
+        "comment",
+        "issue",
+        "contact_email",
+        "contact_consent",
+        "lang",
+        "t",
+        "p",
+        "zz",
     ]);
     let values = prop_oneof![
         prop::sample::select(vec![

@@ -121,16 +121,16 @@ impl TestApp {
         let (db_url, pg_drop) = match (shared, backend) {
             (Some(url), _) => (url, None),
             (None, backend) => match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Postgres => {
-                let admin =
-                    std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
-                let (url, admin, name) = fresh_postgres(&admin).await;
-                (url, Some((admin, name)))
-            }
+                Backend::Sqlite => (
+                    format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+                    None,
+                ),
+                Backend::Postgres => {
+                    let admin =
+                        std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
+                    let (url, admin, name) = fresh_postgres(&admin).await;
+                    (url, Some((admin, name)))
+                }
             },
         };
         let mut cfg = test_config(&db_url, dir.path());
