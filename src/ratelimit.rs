@@ -400,31 +400,31 @@ fn peer_of(req: &Request) -> Option<SocketAddr> {
         .map(|c| c.0)
 }
 
-/// Middleware: page views (everything but static files and the health check).
+/// Middleware on every route (`web::router` adds it once): page views for the public pages and
+/// the staff console, API calls per bearer token (or address) for `/api/`; static files and the
+/// health check are not limited. It also puts the [`Client`] into the request's extensions.
 pub async fn page_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let exempt = path.starts_with("/static/") || path == "/healthz" || path.starts_with("/api/");
+    let exempt = path.starts_with("/static/") || path == "/healthz";
+    let is_api = path.starts_with("/api/");
     let client = client_of(&state, req.headers(), peer_of(&req));
-    if !exempt && let Err(wait) = state.limiters.check_page(&client.key(), client.ip) {
+    let checked = if exempt {
+        Ok(())
+    } else if is_api {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        state.limiters.check_api(token, client.ip)
+    } else {
+        state.limiters.check_page(&client.key(), client.ip)
+    };
+    if let Err(wait) = checked {
         return wait.into_response();
     }
     req.extensions_mut().insert(client);
-    next.run(req).await
-}
-
-/// Middleware for the JSON API (the API's router adds it with `from_fn_with_state`): keyed by
-/// the bearer token, or by the client address without one.
-pub async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let client = client_of(&state, req.headers(), peer_of(&req));
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if let Err(wait) = state.limiters.check_api(token, client.ip) {
-        return wait.into_response();
-    }
     next.run(req).await
 }
 

@@ -307,6 +307,19 @@ async fn submit(
         .into_iter()
         .next()
         .ok_or_else(|| AppError::Internal("no receipt".into()))?;
+    // Two uses of one token at the same moment: the loser is stored flagged (never dropped)
+    // and told, like any second use, that its answer is not counted.
+    if new.token_hash.is_some() {
+        let stored = response::Entity::find()
+            .filter(response::Column::Receipt.eq(receipt.clone()))
+            .one(&state.db)
+            .await?;
+        if stored.is_some_and(|r| {
+            r.flag_reason.as_deref() == Some(crate::store::integrity::TOKEN_INVALID)
+        }) {
+            return Ok(token_refused(TokenStatus::Used, lang));
+        }
+    }
     let mut location = format!("/s/{}/thanks?r={receipt}", unit.code);
     if lang == Lang::En {
         location.push_str("&lang=en");

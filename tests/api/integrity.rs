@@ -846,6 +846,22 @@ async fn page_views_are_limited_generously_and_can_be_switched_off() {
     }
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 5, "{codes:?}");
     assert_eq!(codes.last(), Some(&429));
+    // The JSON API is limited per token (or per address), with a JSON 429.
+    let api = limited(|c| c.rate_limit.api_per_minute = 2).await;
+    let call = |token: &'static str| {
+        let req = bare
+            .get(api.url("/api/v1/wards/00004/satisfaction"))
+            .header("authorization", format!("Bearer {token}"));
+        async move { req.send().await.unwrap() }
+    };
+    assert_ne!(call("one").await.status(), 429);
+    assert_ne!(call("one").await.status(), 429);
+    let r = call("one").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap().contains("\"status\":429"));
+    assert_ne!(call("two").await.status(), 429, "another token");
+    api.finish().await;
     // Static files and the health check are not limited.
     for _ in 0..10 {
         assert_eq!(
