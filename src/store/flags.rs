@@ -3,7 +3,7 @@
 //! reviewers (or two instances) acting at once cannot apply the rollup change twice.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use super::responses::RollupDelta;
 use crate::entities::{answer, response};
@@ -59,7 +59,7 @@ async fn set_counted(
     actor: &str,
     counted: bool,
 ) -> Result<Change, FlagError> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let Some(resp) = response::Entity::find_by_id(id).one(&txn).await? else {
         return Err(FlagError::NotFound(id));
     };

@@ -440,6 +440,34 @@ both!(duplicates_inside_one_batch_and_paper_ballots, |app| {
     verify_ok(app);
 });
 
+both!(concurrent_submissions_are_all_stored, |app| {
+    // Cookieless and cookie-holding submissions at once: the transactions that read before
+    // writing (burst counts) must not fail under concurrent writers.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let url = app.url(if i % 2 == 0 { "/s/00004" } else { "/s/00008" });
+        tasks.push(tokio::spawn(async move {
+            let c = cookie_client();
+            if i % 4 == 0 {
+                c.get(url.clone()).send().await.unwrap();
+            }
+            c.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(VALID)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 303);
+    }
+    assert_eq!(count_where(app, "status = 'counted'").await, 16);
+    verify_ok(app);
+});
+
 mod concurrent_instances {
     use super::*;
 
