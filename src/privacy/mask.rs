@@ -102,10 +102,12 @@ fn mask_numbers(text: &str) -> String {
     while i < chars.len() {
         let (_, c) = chars[i];
         let starts = c.is_ascii_digit() || (c == '+' && next_is_digit(&chars, i + 1));
-        // A group must not continue a word or a number (e.g. `A12`, `x2`, `12/`).
+        // A group must not continue a number (`12/0…`, `0,5`); glued to a word it may start
+        // (`sđt0912345678`): only 10–12-digit runs starting with 0 or 84 are ever masked, which
+        // no house number, amount or date is.
         let prev_ok = i == 0 || {
             let p = chars[i - 1].1;
-            !(p.is_alphanumeric() || p == '/' || p == ',' || p == '+')
+            !(p.is_ascii_digit() || p == '/' || p == ',' || p == '+')
         };
         if !(starts && prev_ok) {
             i += 1;
@@ -153,11 +155,8 @@ fn mask_numbers(text: &str) -> String {
                 break;
             }
         }
-        // A number glued to letters or a slash after it (`123/4`, `12A`) is an address part.
-        let glued_after = j < chars.len() && {
-            let c = chars[j].1;
-            c.is_alphanumeric() || c == '/'
-        };
+        // A number followed by a slash (`123/4`, `12/03`) is an address or a date part.
+        let glued_after = j < chars.len() && chars[j].1 == '/';
         let mut g = 0usize;
         while g < groups.len() {
             let mut best: Option<(usize, Kind)> = None;
