@@ -1,7 +1,6 @@
 //! Staff authentication: argon2id passwords, server-side sessions, CSRF tokens, role scopes,
 //! the login rate limit and API tokens.
 
-pub mod limit;
 pub mod password;
 pub mod scope;
 pub mod session;

@@ -1,10 +1,8 @@
-//! What the staff console keeps for the life of the process: the session policy, the login
-//! limiter, a dummy password hash (so an unknown e-mail costs as much as a wrong password),
+//! What the staff console keeps for the life of the process: the session policy, a dummy password hash (so an unknown e-mail costs as much as a wrong password),
 //! and how cookies are written.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use super::limit::LoginLimiter;
 use crate::config::Config;
 use crate::store::staff::SessionPolicy;
 
@@ -15,7 +13,6 @@ pub const LOGIN_CSRF_COOKIE: &str = "hl_login";
 
 pub struct StaffRuntime {
     pub policy: SessionPolicy,
-    pub limiter: LoginLimiter,
     pub dummy_hash: String,
     /// `Secure` on cookies when the base URL is https.
     pub secure: bool,
@@ -31,7 +28,6 @@ impl StaffRuntime {
                 idle: chrono::Duration::minutes(i64::try_from(st.session_idle_minutes)?),
                 absolute: chrono::Duration::hours(i64::try_from(st.session_absolute_hours)?),
             },
-            limiter: LoginLimiter::new(st, config.rate_limit.enabled),
             dummy_hash,
             secure: config.base_url.starts_with("https://"),
         })

@@ -2,14 +2,20 @@
 //! Behaviour lives in `crate::store`, never here.
 pub mod answer;
 pub mod api_token;
+pub mod audit_log;
 pub mod contact;
 pub mod criteria_value;
+pub mod device_quarter;
 pub mod feedback_note;
 pub mod feedback_state;
+pub mod invitation_token;
 pub mod margin;
+pub mod poster;
 pub mod province;
 pub mod response;
+pub mod response_origin;
 pub mod rollup;
+pub mod server_key;
 pub mod staff_session;
 pub mod staff_user;
 pub mod unit;

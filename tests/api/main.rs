@@ -4,6 +4,8 @@
 mod helpers;
 
 mod cli;
+mod fuzz;
+mod integrity;
 mod measure;
 mod public;
 mod rollup_props;

@@ -10,21 +10,18 @@ pub fn routes() -> Router<AppState> {
     Router::new()
 }
 
-/// Records one staff action. Never fails the request: a failure to write is logged loudly.
+/// Records one staff action in the append-only `audit_log`. The action it records has
+/// already happened, so a failure to write does not undo it: it is logged as an error.
 pub async fn record(
-    _state: &AppState,
+    state: &AppState,
     actor: Option<&StaffUser>,
     action: &str,
     target: &str,
     detail: serde_json::Value,
 ) {
-    // Until `store::audit` (issue 5) is merged, the trail goes to the log.
-    tracing::info!(
-        target: "audit",
-        actor = actor.map(|a| a.email.as_str()).unwrap_or("-"),
-        action,
-        target_ref = target,
-        detail = %detail,
-        "staff action"
-    );
+    let actor = actor.map_or("-", |a| a.email.as_str());
+    let detail = (!detail.as_object().is_some_and(|o| o.is_empty())).then(|| detail.to_string());
+    if let Err(e) = crate::store::audit::record(&state.db, actor, action, target, detail).await {
+        tracing::error!(error = %e, action, "cannot write the audit log");
+    }
 }

@@ -117,7 +117,8 @@ async fn login(
         _ => return Ok(csrf_rejected(&state, lang)),
     }
     let csrf = cookie.unwrap_or_default();
-    if let Err(wait) = state.staff.limiter.check(addr.ip(), &f.email) {
+    let client = crate::ratelimit::client_of(&state, &headers, Some(addr));
+    if let Err(wait) = state.limiters.check_login(client.ip, &f.email) {
         let mut resp = login_form(
             &state,
             lang,
@@ -130,7 +131,7 @@ async fn login(
             ),
             StatusCode::TOO_MANY_REQUESTS,
         )?;
-        let secs = wait.as_secs().max(1).to_string();
+        let secs = wait.seconds().max(1).to_string();
         resp.headers_mut().insert(
             header::RETRY_AFTER,
             header::HeaderValue::from_str(&secs).expect("digits"),
