@@ -69,6 +69,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "staff/tokens.html",
         include_str!("../templates/staff/tokens.html"),
     ),
+    (
+        "staff/audit.html",
+        include_str!("../templates/staff/audit.html"),
+    ),
 ];
 
 /// Static assets: path under `/static/`, content type, body.

@@ -682,6 +682,60 @@ both!(ward_inbox_workflow, |app| {
     );
     let page = w.get(&item).await.text().await.unwrap();
     assert!(page.contains("Đã liên hệ tổ dân phố") && page.contains("c@example.vn"));
+    // Every change is in the audit log, which only the ministry reads.
+    for (action, n) in [
+        ("feedback_status", 2),
+        ("feedback_assign", 1),
+        ("feedback_note", 1),
+        ("login", 1),
+    ] {
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND actor = 'w@example.vn'")).await,
+            n,
+            "{action}"
+        );
+    }
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE target = 'response:{id}' AND detail LIKE '%resolved%'")).await, 1);
+    assert_eq!(w.get("/staff/audit").await.status(), 404);
+    let bo = signed_in(app, "bo@example.vn", "ministry").await;
+    let log = bo
+        .get("/staff/audit?action=feedback_status")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("w@example.vn") && log.contains(&format!("response:{id}")));
+});
+
+both!(free_text_is_masked_for_staff, |app| {
+    submit(
+        app,
+        "00004",
+        "Gọi tôi 0912 345 678, email an@example.vn, xe 29A-123.45",
+        3,
+    )
+    .await;
+    let w = signed_in(app, "w@example.vn", "ward:00004").await;
+    let page = w
+        .get("/staff/wards/00004/feedback")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("0912 345 678")
+            && !page.contains("an@example.vn")
+            && !page.contains("29A-123.45"),
+        "{page}"
+    );
+    assert!(page.contains("đã ẩn"));
+    let csv = w
+        .get("/staff/exports/responses.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!csv.contains("0912 345 678") && !csv.contains("an@example.vn"));
 });
 
 both!(csv_export_is_scoped_and_has_no_contact_data, |app| {
@@ -728,6 +782,13 @@ both!(csv_export_is_scoped_and_has_no_contact_data, |app| {
         .await
         .unwrap();
     assert_eq!(all.lines().count(), 4);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND actor = 'p@example.vn'"
+        )
+        .await,
+        2
+    );
     let x = bo.get("/staff/exports/responses.xlsx").await;
     assert_eq!(x.status(), 200);
     let bytes = x.bytes().await.unwrap();
