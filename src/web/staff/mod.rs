@@ -18,15 +18,18 @@ use crate::store::staff::{StaffUser, load_session};
 
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod exports;
 pub mod feedback;
 pub mod overview;
+pub mod svg;
 pub mod tokens;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())
         .merge(tokens::routes())
