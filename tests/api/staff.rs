@@ -1019,3 +1019,102 @@ both!(dashboard_province_and_criteria, |app| {
     let bo = signed_in(app, "bo@example.vn", "ministry").await;
     assert_eq!(bo.get("/staff/wards/00004").await.status(), 200);
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ministry_sees_the_pilot_group_side_by_side() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.staff.pilot_wards = vec!["00004".into(), "25747".into()];
+    })
+    .await;
+    let bo = signed_in(&app, "bo@example.vn", "ministry").await;
+    let page = bo.get("/staff").await.text().await.unwrap();
+    let pilot = &page[page.find("h-pilot").expect("the pilot table")..];
+    assert!(pilot.contains("Phường Ba Đình") && pilot.contains("Phường Thủ Dầu Một"));
+    let p = signed_in(&app, "p@example.vn", "province:01").await;
+    assert!(
+        !p.get("/staff")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("h-pilot")
+    );
+    app.finish().await;
+}
+
+/// Volatile parts of a page (tokens, receipts, times, ids, the config hash) made stable.
+fn redact(page: &str) -> String {
+    let rules = [
+        (r"[0-9a-f]{64}", "[TOKEN]"),
+        (
+            r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}",
+            "[RECEIPT]",
+        ),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[TIME]"),
+        (r"feedback/\d+", "feedback/[ID]"),
+        (r"v1 · [0-9a-f]{16}", "v1 · [HASH]"),
+    ];
+    let mut s = page.to_string();
+    for (re, to) in rules {
+        s = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&s, to)
+            .into_owned();
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_of_the_main_pages() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let anon = Browser::new(&app);
+    insta::assert_snapshot!(
+        "login",
+        redact(&anon.get("/staff/login").await.text().await.unwrap())
+    );
+    submit(&app, "00004", "Đèn đường hẻm 12 bị hỏng, gọi 0987654321", 2).await;
+    let w = signed_in(&app, "w@example.vn", "ward:00004").await;
+    insta::assert_snapshot!(
+        "inbox",
+        redact(
+            &w.get("/staff/wards/00004/feedback")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    let id = app.count("SELECT MIN(id) FROM responses").await;
+    insta::assert_snapshot!(
+        "feedback_item",
+        redact(
+            &w.get(&format!("/staff/wards/00004/feedback/{id}"))
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    insta::assert_snapshot!(
+        "ward_dashboard",
+        redact(
+            &w.get("/staff/wards/00004?period=2025-Q1")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    let p = signed_in(&app, "p@example.vn", "province:79").await;
+    insta::assert_snapshot!(
+        "province",
+        redact(
+            &p.get("/staff/provinces/79?period=2025-Q1&q=thu")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    app.finish().await;
+}

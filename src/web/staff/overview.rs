@@ -42,13 +42,23 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
                 .map(|p| serde_json::json!({"code": p.code, "name": p.name}))
                 .collect();
             ctx.insert("provinces", &provinces);
+            // The pilot group side by side: this quarter's figures and ward score.
+            let quarter = crate::period::Period::current_quarter();
+            let ctx_m = state.measure_ctx();
             let mut pilot = Vec::new();
             for code in &state.config.staff.pilot_wards {
                 if let Some(u) = units::find_unit(&state.db, code).await? {
-                    pilot.push(u);
+                    let score = figures::ward_score(&state.db, ctx_m, &u.code, quarter).await?;
+                    pilot.push(serde_json::json!({
+                        "code": u.code, "name": u.name, "province_name": u.province_name,
+                        "fig": super::dashboard::figures_json(&score.figures),
+                        "score": score.value.map(|v| (v * 10.0).round() / 10.0),
+                        "model_ward": score.model_ward,
+                    }));
                 }
             }
             ctx.insert("pilot", &pilot);
+            ctx.insert("quarter", &quarter.to_string());
         }
     }
     render(&state, "staff/overview.html", &ctx)
