@@ -485,27 +485,16 @@ both!(every_role_against_every_route, |app| {
         if mismatch {
             return 404;
         }
-        match who {
+        let outside = match who {
             "ward" => {
-                if p79
-                    || path.contains("00008")
+                p79 || path.contains("00008")
                     || path.contains("/provinces/")
                     || path.contains("province=01")
-                {
-                    404
-                } else {
-                    200
-                }
             }
-            "prov" => {
-                if p79 {
-                    404
-                } else {
-                    200
-                }
-            }
-            _ => 200,
-        }
+            "prov" => p79,
+            _ => false,
+        };
+        if outside { 404 } else { 200 }
     };
     for (who, b) in [("ward", &ward), ("prov", &prov), ("bo", &bo)] {
         for path in &routes {

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::svg::{self, TrendPoint as SvgPoint};
+use super::svg::{self, Bar, TrendPoint as SvgPoint};
 use super::{Staff, audit, render, see_other};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -144,13 +144,18 @@ async fn dashboard(
         ),
         &svg_points(&months),
     );
-    let dims: Vec<(String, Option<f64>, Option<(f64, f64)>, bool)> = state
+    let dims: Vec<Bar> = state
         .spec
         .dimensions
         .iter()
         .map(|d| {
             let v = fig.dimensions.get(&d.id).and_then(|x| x.0);
-            (d.id.clone(), v, None, false)
+            Bar {
+                label: d.id.clone(),
+                value: v,
+                ci: None,
+                highlight: false,
+            }
         })
         .collect();
     let dim_svg = svg::bars(
@@ -168,33 +173,28 @@ async fn dashboard(
         .collect();
     let province_mean =
         (!indices.is_empty()).then(|| indices.iter().sum::<f64>() / indices.len() as f64);
-    let mut next_to: Vec<(String, Option<f64>, Option<(f64, f64)>, bool)> = ranking
+    let mut next_to: Vec<Bar> = ranking
         .iter()
         .filter(|r| r.rank.is_some() || r.ward_code == ward.code)
         .take(30)
-        .map(|r| {
-            (
-                format!(
-                    "{}{}",
-                    r.rank.map(|k| format!("{k}. ")).unwrap_or_default(),
-                    r.ward_name
-                ),
-                r.figures
-                    .index
-                    .filter(|_| r.rank.is_some() || r.ward_code == ward.code)
-                    .map(|i| i.value),
-                r.figures.index.map(|i| (i.ci_low, i.ci_high)),
-                r.ward_code == ward.code,
-            )
+        .map(|r| Bar {
+            label: format!(
+                "{}{}",
+                r.rank.map(|k| format!("{k}. ")).unwrap_or_default(),
+                r.ward_name
+            ),
+            value: r.figures.index.map(|i| i.value),
+            ci: r.figures.index.map(|i| (i.ci_low, i.ci_high)),
+            highlight: r.ward_code == ward.code,
         })
         .collect();
-    if !next_to.iter().any(|r| r.3) {
-        next_to.push((
-            ward.name.clone(),
-            fig.index.map(|i| i.value),
-            fig.index.map(|i| (i.ci_low, i.ci_high)),
-            true,
-        ));
+    if !next_to.iter().any(|r| r.highlight) {
+        next_to.push(Bar {
+            label: ward.name.clone(),
+            value: fig.index.map(|i| i.value),
+            ci: fig.index.map(|i| (i.ci_low, i.ci_high)),
+            highlight: true,
+        });
     }
     let province_svg = svg::bars(
         &t(
@@ -250,7 +250,7 @@ async fn save_criteria(
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    if let Err(r) = staff.check_csrf(&state, get("csrf")) {
+    if let Some(r) = staff.check_csrf(&state, get("csrf")) {
         return Ok(r);
     }
     let ward = feedback::ward_in_scope(&state.db, staff.scope(), &code)

@@ -52,11 +52,12 @@ impl Staff {
         &self.user.scope
     }
 
-    /// Checks the CSRF field of a state-changing form: `403` with a clear page when wrong.
-    pub fn check_csrf(&self, state: &AppState, sent: Option<&str>) -> Result<(), Response> {
+    /// Checks the CSRF field of a state-changing form: `Some(403 page)` when it is missing
+    /// or wrong, `None` when it matches the session's token.
+    pub fn check_csrf(&self, state: &AppState, sent: Option<&str>) -> Option<Response> {
         match sent {
-            Some(s) if crate::auth::same_secret(s, &self.csrf) => Ok(()),
-            _ => Err(csrf_rejected(state, self.lang)),
+            Some(s) if crate::auth::same_secret(s, &self.csrf) => None,
+            _ => Some(csrf_rejected(state, self.lang)),
         }
     }
 

@@ -101,9 +101,9 @@ async fn province(
     let idx = |r: &figures::RankedRow| r.figures.index.map(|i| i.value).unwrap_or(-1.0);
     match sort {
         "index" => rows.sort_by(|a, b| idx(b).total_cmp(&idx(a))),
-        "name" => rows.sort_by(|a, b| fold(&a.ward_name).cmp(&fold(&b.ward_name))),
+        "name" => rows.sort_by_key(|a| fold(&a.ward_name)),
         "code" => rows.sort_by(|a, b| a.ward_code.cmp(&b.ward_code)),
-        "n" => rows.sort_by(|a, b| b.figures.n.cmp(&a.figures.n)),
+        "n" => rows.sort_by_key(|b| std::cmp::Reverse(b.figures.n)),
         _ => {} // already ranked first by rank, then unranked
     }
     let view: Vec<serde_json::Value> = rows

@@ -12,6 +12,17 @@ pub struct TrendPoint {
     pub change: Option<bool>,
 }
 
+/// One bar: label, value, optional 95% interval, and whether it is the highlighted one.
+pub struct Bar {
+    pub label: String,
+    pub value: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    pub highlight: bool,
+}
+
+/// Consecutive points with a value: (position, (value, low, high)).
+type Run = Vec<(usize, (f64, f64, f64))>;
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -53,7 +64,7 @@ pub fn trend(title: &str, points: &[TrendPoint]) -> String {
         );
     }
     // The interval band: one polygon per run of consecutive points with a value.
-    let mut runs: Vec<Vec<(usize, (f64, f64, f64))>> = vec![Vec::new()];
+    let mut runs: Vec<Run> = vec![Vec::new()];
     for (i, p) in points.iter().enumerate() {
         match p.value {
             Some(v) => runs.last_mut().expect("a run").push((i, v)),
@@ -139,7 +150,7 @@ pub fn trend(title: &str, points: &[TrendPoint]) -> String {
 }
 
 /// Horizontal bars on a 0–100 axis with optional interval whiskers.
-pub fn bars(title: &str, rows: &[(String, Option<f64>, Option<(f64, f64)>, bool)]) -> String {
+pub fn bars(title: &str, rows: &[Bar]) -> String {
     let row_h = 26.0;
     let label_w = 190.0;
     let h = T + row_h * rows.len() as f64 + 24.0;
@@ -151,7 +162,16 @@ pub fn bars(title: &str, rows: &[(String, Option<f64>, Option<(f64, f64)>, bool)
         esc(title),
         esc(title)
     );
-    for (k, (label, value, ci, highlight)) in rows.iter().enumerate() {
+    for (
+        k,
+        Bar {
+            label,
+            value,
+            ci,
+            highlight,
+        },
+    ) in rows.iter().enumerate()
+    {
         let ty = T + row_h * k as f64;
         let _ = write!(
             s,
@@ -231,8 +251,18 @@ mod tests {
         let b = bars(
             "Dims",
             &[
-                ("a".into(), Some(50.0), Some((40.0, 60.0)), true),
-                ("b".into(), None, None, false),
+                Bar {
+                    label: "a".into(),
+                    value: Some(50.0),
+                    ci: Some((40.0, 60.0)),
+                    highlight: true,
+                },
+                Bar {
+                    label: "b".into(),
+                    value: None,
+                    ci: None,
+                    highlight: false,
+                },
             ],
         );
         assert!(b.contains("<rect") && b.contains("–"));
