@@ -82,15 +82,29 @@ impl Driver {
         self.cmd("POST", "/url", json!({"url": url})).await;
     }
 
+    /// Finds an element, waiting up to 10 s for it (pages load slower on a busy machine).
     async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                "POST",
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        v[ELEMENT].as_str().unwrap().to_string()
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            let body = json!({"using": "css selector", "value": css});
+            let v: Value = self
+                .http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(id) = v["value"][ELEMENT].as_str() {
+                return id.to_string();
+            }
+            last = v;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no element {css}: {last}");
     }
 
     async fn click(&self, css: &str) {
@@ -166,6 +180,8 @@ async fn ward_officer_changes_a_status_in_chromium() {
     d.type_into("#email", "w@example.vn").await;
     d.type_into("#password", PW).await;
     d.click("button[type=submit]").await;
+    // Signed in: the console's navigation is there.
+    d.find("nav.staffnav").await;
     d.goto(&app.url("/staff/wards/00004/feedback")).await;
     d.screenshot("inbox-desktop", 1280, 900).await;
     d.screenshot("inbox-phone", 390, 844).await;
@@ -174,6 +190,7 @@ async fn ward_officer_changes_a_status_in_chromium() {
     assert_eq!(d.text("#current-status").await.trim(), "Mới");
     d.click("#status option[value=in_progress]").await;
     d.click("#save-status").await;
+    d.find("#current-status.st-in_progress").await;
     assert_eq!(
         d.text("#current-status").await.trim(),
         "Đang xử lý",
