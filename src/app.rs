@@ -28,6 +28,10 @@ pub struct Inner {
     pub spec: crate::measure::ScaleSpec,
     /// The hash of the method configuration recorded with every figure.
     pub config_hash: String,
+    /// Rate limiters (SPEC §6); switched off by `HAILONG_RATE_LIMIT=off`.
+    pub limiters: crate::ratelimit::Limiters,
+    /// The server secret and the day's address key, shared by every instance via the database.
+    pub secrets: crate::privacy::keys::Secrets,
 }
 
 impl Inner {
@@ -88,6 +92,10 @@ impl App {
                 "loaded the shipped list of administrative units"
             );
         }
+        let secrets = crate::privacy::keys::Secrets::load(&db)
+            .await
+            .context("cannot read or create the server keys")?;
+        let limiters = crate::ratelimit::Limiters::new(&config.rate_limit);
         if !config.rate_limit.enabled {
             tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
         }
@@ -101,6 +109,8 @@ impl App {
             tera,
             spec,
             config_hash,
+            limiters,
+            secrets,
         }));
         Ok(App { listener, state })
     }
@@ -122,12 +132,28 @@ impl App {
     ) -> std::io::Result<()> {
         let router = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "serving");
-        axum::serve(
+        // Background work: bound the rate limiters' memory, purge old contact e-mails.
+        let tasks = [
+            tokio::spawn(crate::ratelimit::housekeeping_loop(
+                self.state.clone(),
+                std::time::Duration::from_secs(10),
+            )),
+            tokio::spawn(crate::privacy::retention::purge_loop(
+                self.state.db.clone(),
+                self.state.config.privacy.contact_retention_days,
+                std::time::Duration::from_secs(3600),
+            )),
+        ];
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        for t in &tasks {
+            t.abort();
+        }
+        served?;
         self.state.db.clone().close().await.ok();
         tracing::info!("stopped");
         Ok(())

@@ -52,6 +52,49 @@ pub enum Command {
         #[command(subcommand)]
         command: IndexCommand,
     },
+    /// Single-use invitation links.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Printable A4 posters with QR codes: `posters --province 01 --out DIR`, `posters revoke ID`.
+    Posters(PostersArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Print a CSV of single-use survey links for a ward (tokens are stored hashed).
+    Issue {
+        #[arg(long)]
+        ward: String,
+        #[arg(long)]
+        count: usize,
+        /// Last day (YYYY-MM-DD, Vietnam time) or an ISO 8601 date-time.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Also write one QR code PNG per link into this folder.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PostersArgs {
+    #[command(subcommand)]
+    pub command: Option<PostersCommand>,
+    /// The province whose units get a poster.
+    #[arg(long)]
+    pub province: Option<String>,
+    /// The folder to write `{ward}.html`, `{ward}.png` and `poster.css` into.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PostersCommand {
+    /// Revoke a poster id: responses carrying it count as channel `web` from now on.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,6 +196,30 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Index {
             command: IndexCommand::Verify,
         } => crate::commands::verify(config).await,
+        Command::Tokens {
+            command:
+                TokensCommand::Issue {
+                    ward,
+                    count,
+                    expires,
+                    qr,
+                },
+        } => {
+            crate::reach::issue_tokens(config, &ward, count, expires.as_deref(), qr.as_deref())
+                .await
+        }
+        Command::Posters(PostersArgs {
+            command: Some(PostersCommand::Revoke { id }),
+            ..
+        }) => crate::reach::revoke_poster(config, &id).await,
+        Command::Posters(PostersArgs {
+            command: None,
+            province: Some(province),
+            out: Some(out),
+        }) => crate::reach::write_posters(config, &province, &out).await,
+        Command::Posters(_) => {
+            fail("use `hailong posters --province CODE --out DIR` or `hailong posters revoke ID`")
+        }
     }
 }
 

@@ -38,16 +38,64 @@ pub struct Config {
     pub method: MethodConfig,
     /// Ward-score criteria and their weights (SPEC §5.11).
     pub score: ScoreSettings,
+    /// What is kept about residents, and for how long (SPEC §6).
+    pub privacy: PrivacyConfig,
+    /// Duplicate and burst flags (SPEC §6).
+    pub integrity: IntegrityConfig,
 }
 
+/// The `[rate_limit]` section. Requests are keyed by the device cookie when the client sends
+/// one we signed, else by the client address; a generous per-address ceiling also holds back a
+/// client that mints many cookies.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
     pub enabled: bool,
     /// Survey submissions per device cookie (or per address without one) per minute, per ward.
     pub submissions_per_minute: u32,
-    /// Page views per address per second.
+    /// Survey submissions per address per minute per ward, whatever the cookies (the ceiling
+    /// for everybody behind one carrier address).
+    pub address_submissions_per_minute: u32,
+    /// Page views per device cookie (or per address without one) per second, and the burst.
     pub pages_per_second: u32,
+    pub pages_burst: u32,
+    /// Page views per address per second, whatever the cookies, and the burst.
+    pub address_pages_per_second: u32,
+    pub address_pages_burst: u32,
+    /// Staff login attempts per minute, per address and per account.
+    pub logins_per_minute: u32,
+    /// JSON API requests per minute, per API token (or per address without one).
+    pub api_per_minute: u32,
+    /// The header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`,
+    /// `X-Real-IP`); read only when the peer address is one of `trusted_proxies`.
+    pub trusted_proxy_header: Option<String>,
+    /// Addresses or CIDR blocks of the reverse proxies in front of the server.
+    pub trusted_proxies: Vec<String>,
+    /// Keys each limiter may track before it forgets them all (memory bound).
+    pub max_tracked_keys: usize,
+}
+
+/// The `[privacy]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Days a contact e-mail is kept before the background task deletes it.
+    pub contact_retention_days: u32,
+}
+
+/// The `[integrity]` section: when online responses are flagged `burst`.
+///
+/// A ward's usual rate is its online responses per `burst_window_minutes` averaged over the
+/// `burst_baseline_days` before the current window (burst-flagged ones left out). A response
+/// is flagged when the window up to it holds more than
+/// `max(burst_min_per_window, burst_factor × usual rate)` online responses of its ward.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntegrityConfig {
+    pub burst_window_minutes: u32,
+    pub burst_baseline_days: u32,
+    pub burst_factor: f64,
+    pub burst_min_per_window: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +120,27 @@ impl Default for Config {
             request_timeout_secs: 15,
             method: MethodConfig::default(),
             score: ScoreSettings::default(),
+            privacy: PrivacyConfig::default(),
+            integrity: IntegrityConfig::default(),
+        }
+    }
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            contact_retention_days: 90,
+        }
+    }
+}
+
+impl Default for IntegrityConfig {
+    fn default() -> Self {
+        Self {
+            burst_window_minutes: 60,
+            burst_baseline_days: 28,
+            burst_factor: 10.0,
+            burst_min_per_window: 50,
         }
     }
 }
@@ -81,7 +150,16 @@ impl Default for RateLimitConfig {
         Self {
             enabled: true,
             submissions_per_minute: 6,
+            address_submissions_per_minute: 120,
             pages_per_second: 20,
+            pages_burst: 60,
+            address_pages_per_second: 100,
+            address_pages_burst: 300,
+            logins_per_minute: 10,
+            api_per_minute: 120,
+            trusted_proxy_header: None,
+            trusted_proxies: Vec::new(),
+            max_tracked_keys: 200_000,
         }
     }
 }
@@ -200,6 +278,49 @@ impl Config {
         }
         validate_criteria(&self.score.criteria)
             .map_err(|e| ConfigError::Invalid(format!("score: {e}")))?;
+        let r = &self.rate_limit;
+        if [
+            r.submissions_per_minute,
+            r.address_submissions_per_minute,
+            r.pages_per_second,
+            r.pages_burst,
+            r.address_pages_per_second,
+            r.address_pages_burst,
+            r.logins_per_minute,
+            r.api_per_minute,
+        ]
+        .contains(&0)
+        {
+            return bad("rate_limit: every limit must be at least 1 (use enabled = false)".into());
+        }
+        for p in &r.trusted_proxies {
+            if crate::ratelimit::IpNet::parse(p).is_none() {
+                return bad(format!(
+                    "rate_limit.trusted_proxies: `{p}` is not an address or CIDR block"
+                ));
+            }
+        }
+        if let Some(h) = &r.trusted_proxy_header
+            && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            return bad(format!(
+                "rate_limit.trusted_proxy_header `{h}` is not a header name"
+            ));
+        }
+        if self.privacy.contact_retention_days == 0 {
+            return bad("privacy.contact_retention_days must be at least 1".into());
+        }
+        let i = &self.integrity;
+        if i.burst_window_minutes == 0
+            || i.burst_baseline_days == 0
+            || i.burst_min_per_window == 0
+            || !i.burst_factor.is_finite()
+            || i.burst_factor < 1.0
+        {
+            return bad(
+                "integrity: burst window, baseline and minimum ≥ 1, burst_factor ≥ 1".into(),
+            );
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }

@@ -150,6 +150,8 @@ pub fn new_response(
             .map(|c| (c.email.clone(), c.consent)),
         flag_reason: None,
         device_hash: None,
+        token_hash: None,
+        ip_hash: None,
         contributions,
     }
 }

@@ -18,6 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/public/thanks.html"),
     ),
     (
+        "public/poster.html",
+        include_str!("../templates/public/poster.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../templates/errors/error.html"),
     ),
@@ -34,6 +38,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "survey.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/survey.js"),
+    ),
+    (
+        "poster.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/poster.css"),
     ),
     (
         "index.js",

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_admin_units;
 mod m20261127_000002_responses;
 mod m20261127_000003_rollups;
+mod m20261127_100001_integrity;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_admin_units::Migration),
             Box::new(m20261127_000002_responses::Migration),
             Box::new(m20261127_000003_rollups::Migration),
+            Box::new(m20261127_100001_integrity::Migration),
         ]
     }
 }

@@ -1,20 +1,52 @@
 //! Queries and writes over the entities; rollup maintenance.
 
+pub mod audit;
 pub mod csvio;
 pub mod figures;
+pub mod flags;
+pub mod integrity;
+pub mod posters;
 pub mod responses;
+pub mod tokens;
 pub mod units;
 pub mod verify;
 
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that reads first
+/// (the burst count, a flag transition) would otherwise fail with SQLITE_BUSY when it upgrades
+/// to writing while another connection writes. PostgreSQL gets a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 /// Stores responses in one transaction; returns their receipts after the commit.
 pub async fn write_batch(
     db: &DatabaseConnection,
     batch: &[responses::NewResponse],
 ) -> Result<Vec<String>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let receipts = responses::insert_batch(&txn, batch).await?;
+    txn.commit().await?;
+    Ok(receipts)
+}
+
+/// As [`write_batch`], with the configured integrity rules.
+pub async fn write_batch_with(
+    db: &DatabaseConnection,
+    batch: &[responses::NewResponse],
+    rules: &crate::config::IntegrityConfig,
+) -> Result<Vec<String>, DbErr> {
+    let txn = begin_write(db).await?;
+    let receipts = responses::insert_batch_with(&txn, batch, rules).await?;
     txn.commit().await?;
     Ok(receipts)
 }

@@ -8,7 +8,8 @@ use rand::Rng;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
 
-use crate::entities::{answer, contact, response, rollup};
+use crate::config::IntegrityConfig;
+use crate::entities::{answer, contact, response, response_origin, rollup};
 use crate::measure::{Acc, Cell};
 
 /// How a response reached us (SPEC §3).
@@ -56,6 +57,11 @@ pub struct NewResponse {
     /// `Some(reason)` stores the response as flagged: kept, but out of the rollups.
     pub flag_reason: Option<String>,
     pub device_hash: Option<String>,
+    /// SHA-256 of the invitation token it came with: claimed in the same transaction (a token
+    /// already used, expired or for another ward flags the response `token_invalid`).
+    pub token_hash: Option<String>,
+    /// The client address as a keyed hash with the day's key, and that day (never the address).
+    pub ip_hash: Option<(String, String)>,
     /// What this response adds to its ward's rollups (`measure::contributions`).
     pub contributions: Vec<(Cell, String, Acc)>,
 }
@@ -72,18 +78,35 @@ pub fn new_receipt() -> String {
 }
 
 /// Inserts a batch of responses with their answers, contacts and rollup updates, in the
-/// connection given (a transaction). Returns the receipts, in order.
+/// connection given (a transaction), with the default integrity rules. Returns the receipts.
 pub async fn insert_batch(
     db: &impl ConnectionTrait,
     batch: &[NewResponse],
 ) -> Result<Vec<String>, DbErr> {
+    insert_batch_with(db, batch, &IntegrityConfig::default()).await
+}
+
+/// As [`insert_batch`], with the configured burst rule. Online responses (every channel but
+/// `paper`) are checked here, inside the caller's transaction: the invitation token is claimed,
+/// the device's first response per ward and quarter is registered (a second one is flagged
+/// `duplicate_device`, also within one batch and across server instances), and a ward far above
+/// its usual rate gets `burst` flags. Flagged responses are stored, out of the rollups.
+pub async fn insert_batch_with(
+    db: &impl ConnectionTrait,
+    batch: &[NewResponse],
+    rules: &IntegrityConfig,
+) -> Result<Vec<String>, DbErr> {
     let mut receipts = Vec::with_capacity(batch.len());
     let mut answers = Vec::new();
     let mut contacts = Vec::new();
+    let mut origins = Vec::new();
     let mut rollups = RollupDelta::default();
+    let mut bursts = super::integrity::BurstTracker::new(rules);
     for r in batch {
         let receipt = new_receipt();
         let month = crate::period::month_key(r.submitted_at);
+        let checks = super::integrity::check(db, r, &mut bursts).await?;
+        let flag_reason = r.flag_reason.clone().or(checks.flag.clone());
         let row = response::ActiveModel {
             id: NotSet,
             receipt: Set(receipt.clone()),
@@ -94,16 +117,24 @@ pub async fn insert_batch(
             submitted_at: Set(r.submitted_at),
             month: Set(month.clone()),
             cell: Set(r.cell.key()),
-            status: Set(if r.flag_reason.is_some() {
+            status: Set(if flag_reason.is_some() {
                 "flagged"
             } else {
                 "counted"
             }
             .to_string()),
-            flag_reason: Set(r.flag_reason.clone()),
+            flag_reason: Set(flag_reason.clone()),
             device_hash: Set(r.device_hash.clone()),
         };
         let id = response::Entity::insert(row).exec(db).await?.last_insert_id;
+        super::integrity::link(db, r, &checks, id).await?;
+        if let Some((hash, day)) = &r.ip_hash {
+            origins.push(response_origin::ActiveModel {
+                response_id: Set(id),
+                ip_hash: Set(hash.clone()),
+                day: Set(day.clone()),
+            });
+        }
         for a in &r.answers {
             answers.push(answer::ActiveModel {
                 response_id: Set(id),
@@ -120,7 +151,7 @@ pub async fn insert_batch(
                 created_at: Set(r.submitted_at),
             });
         }
-        if r.flag_reason.is_none() {
+        if flag_reason.is_none() {
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
         receipts.push(receipt);
@@ -130,6 +161,11 @@ pub async fn insert_batch(
     }
     for chunk in contacts.chunks(500) {
         contact::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    for chunk in origins.chunks(500) {
+        response_origin::Entity::insert_many(chunk.to_vec())
             .exec(db)
             .await?;
     }

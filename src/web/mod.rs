@@ -19,6 +19,7 @@ use crate::error::{AppError, ErrorMessage};
 pub mod api;
 pub mod form;
 pub mod public;
+pub mod reach;
 pub mod survey;
 
 /// The interface language: Vietnamese first, English with `?lang=en`.
@@ -32,9 +33,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
         .merge(api::routes())
+        .merge(reach::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::page_limit,
+        ))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -195,6 +201,18 @@ fn error_texts(status: StatusCode) -> (&'static str, &'static str, &'static str,
             "Phiếu khảo sát phải được gửi từ biểu mẫu trên trang.",
             "Unsupported format",
             "The survey must be sent from the form on the page.",
+        ),
+        StatusCode::FORBIDDEN => (
+            "Không được phép",
+            "Anh/chị không thể dùng đường dẫn này.",
+            "Not allowed",
+            "You cannot use this link.",
+        ),
+        StatusCode::GONE => (
+            "Đường dẫn không còn dùng được",
+            "Đường dẫn này đã được sử dụng hoặc đã hết hạn.",
+            "This link can no longer be used",
+            "This link has been used already or has expired.",
         ),
         StatusCode::TOO_MANY_REQUESTS => (
             "Quá nhiều yêu cầu",

@@ -1,5 +1,6 @@
 //! The survey form: `GET /s/{ward_code}`, `POST /s/{ward_code}`, and the thank-you page.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -14,7 +15,9 @@ use super::{FinalPage, Lang, html};
 use crate::app::{AppState, DEFAULT_SURVEY};
 use crate::entities::response;
 use crate::error::{AppError, AppResult, ErrorMessage};
+use crate::ratelimit::{Client, DEVICE_COOKIE};
 use crate::store::responses::Channel;
+use crate::store::tokens::TokenStatus;
 use crate::store::units::{self, UnitInfo};
 use crate::survey::{FormErrors, Mode, Survey, UnitKind, survey_form};
 
@@ -120,26 +123,87 @@ fn render_form(
     ctx.insert("has_errors", &(error_count > 0));
     ctx.insert("error_count", &error_count);
     ctx.insert("form", &form);
+    ctx.insert(
+        "retention_days",
+        &state.config.privacy.contact_retention_days,
+    );
     Ok(state.tera.render("public/survey.html", &ctx)?)
 }
 
 async fn show(
     State(state): State<AppState>,
+    Extension(client): Extension<Client>,
     Path(code): Path<String>,
     Query(q): Query<SurveyQuery>,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
     let (unit, kind) = unit_or_404(&state, &code).await?;
+    let token = q.t.as_deref().filter(|t| !t.is_empty());
+    if let Some(t) = token {
+        let status = crate::store::tokens::status(&state.db, t, &unit.code, Utc::now()).await?;
+        if status != TokenStatus::Valid {
+            return Ok(token_refused(status, lang));
+        }
+    }
     let body = render_form(
         &state,
         &unit,
         kind,
         lang,
-        url_safe(q.t.as_deref()),
+        url_safe(token),
         url_safe(q.p.as_deref()),
         None,
     )?;
-    Ok(html(body))
+    let mut resp = html(body);
+    if client.device.is_none() {
+        set_device_cookie(&state, &mut resp);
+    }
+    Ok(resp)
+}
+
+/// The device cookie: a random id signed by the server, HttpOnly, SameSite=Lax, two years.
+fn set_device_cookie(state: &AppState, resp: &mut Response) {
+    let secure = if state.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{DEVICE_COOKIE}={}; Path=/; Max-Age=63072000; HttpOnly; SameSite=Lax{secure}",
+        state.secrets.new_device_cookie()
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&value) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// A clear page for an invitation link that cannot be used: 403 for a link of another ward or
+/// not ours, 410 for a used or expired one. Nothing is stored.
+fn token_refused(status: TokenStatus, lang: Lang) -> Response {
+    let (code, vi, en) = match status {
+        TokenStatus::Used => (
+            StatusCode::GONE,
+            "Đường dẫn mời này đã được sử dụng. Mỗi đường dẫn chỉ dùng được một lần, nên câu trả lời lần này không được tính. Anh/chị vẫn có thể góp ý qua mã QR tại trụ sở Công an.",
+            "This invitation link has already been used. Each link works once, so this answer is not counted. You can still give feedback through the QR code at the police office.",
+        ),
+        TokenStatus::Expired => (
+            StatusCode::GONE,
+            "Đường dẫn mời này đã hết hạn nên câu trả lời không được tính. Anh/chị vẫn có thể góp ý qua mã QR tại trụ sở Công an.",
+            "This invitation link has expired, so the answer is not counted. You can still give feedback through the QR code at the police office.",
+        ),
+        TokenStatus::WrongWard | TokenStatus::Unknown | TokenStatus::Valid => (
+            StatusCode::FORBIDDEN,
+            "Đường dẫn mời này không hợp lệ cho đơn vị này. Vui lòng kiểm tra lại đường dẫn được gửi cho anh/chị.",
+            "This invitation link is not valid for this unit. Please check the link you were sent.",
+        ),
+    };
+    let message = match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    };
+    let mut r = (code, message.to_string()).into_response();
+    r.extensions_mut().insert(ErrorMessage(message.to_string()));
+    r
 }
 
 fn bad_request(message: &str) -> Response {
@@ -150,12 +214,19 @@ fn bad_request(message: &str) -> Response {
 
 async fn submit(
     State(state): State<AppState>,
+    Extension(client): Extension<Client>,
     Path(code): Path<String>,
     Query(q): Query<SurveyQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
     let (unit, kind) = unit_or_404(&state, &code).await?;
+    if let Err(wait) = state
+        .limiters
+        .check_submission(&client.key(), client.ip, &unit.code)
+    {
+        return Ok(wait.into_response());
+    }
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -201,13 +272,54 @@ async fn submit(
             return Ok(resp);
         }
     };
-    let new = crate::intake::new_response(survey, &valid, &unit.code, Channel::Web, Utc::now());
+    let now = Utc::now();
+    // A token that cannot be used is refused before anything is stored; a race between two
+    // uses of one token is settled in the storing transaction (the loser is flagged).
+    let mut channel = Channel::Web;
+    let mut token_hash = None;
+    if let Some(t) = field("t").or(q.t.as_deref()).filter(|t| !t.is_empty()) {
+        let status = crate::store::tokens::status(&state.db, t, &unit.code, now).await?;
+        if status != TokenStatus::Valid {
+            return Ok(token_refused(status, lang));
+        }
+        channel = Channel::Token;
+        token_hash = Some(crate::privacy::keys::sha256_hex(t));
+    } else if let Some(p) = &poster
+        && crate::store::posters::is_valid(&state.db, state.secrets.server(), p, &unit.code).await?
+    {
+        channel = Channel::Poster;
+    }
+    let mut new = crate::intake::new_response(survey, &valid, &unit.code, channel, now);
+    new.token_hash = token_hash;
+    new.device_hash = client
+        .device
+        .as_deref()
+        .map(|d| state.secrets.device_hash(d));
+    new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
     // The redirect is sent only after the commit.
-    let receipts = crate::store::write_batch(&state.db, std::slice::from_ref(&new)).await?;
+    let receipts = crate::store::write_batch_with(
+        &state.db,
+        std::slice::from_ref(&new),
+        &state.config.integrity,
+    )
+    .await?;
     let receipt = receipts
         .into_iter()
         .next()
         .ok_or_else(|| AppError::Internal("no receipt".into()))?;
+    // Two uses of one token at the same moment: the loser is stored flagged (never dropped)
+    // and told, like any second use, that its answer is not counted.
+    if new.token_hash.is_some() {
+        let stored = response::Entity::find()
+            .filter(response::Column::Receipt.eq(receipt.clone()))
+            .one(&state.db)
+            .await?;
+        if stored.is_some_and(|r| {
+            r.flag_reason.as_deref() == Some(crate::store::integrity::TOKEN_INVALID)
+        }) {
+            return Ok(token_refused(TokenStatus::Used, lang));
+        }
+    }
     let mut location = format!("/s/{}/thanks?r={receipt}", unit.code);
     if lang == Lang::En {
         location.push_str("&lang=en");

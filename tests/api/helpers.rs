@@ -102,20 +102,36 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// A second server instance on the database of another (it does not drop the database).
+    pub async fn spawn_on(db_url: &str) -> TestApp {
+        Self::spawn_inner(Some(db_url.to_string()), Backend::Sqlite, |_| {}).await
+    }
+
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_inner(None, backend, tweak).await
+    }
+
+    async fn spawn_inner(
+        shared: Option<String>,
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         log_once();
         let dir = tempfile::tempdir().unwrap();
-        let (db_url, pg_drop) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Postgres => {
-                let admin =
-                    std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
-                let (url, admin, name) = fresh_postgres(&admin).await;
-                (url, Some((admin, name)))
-            }
+        let (db_url, pg_drop) = match (shared, backend) {
+            (Some(url), _) => (url, None),
+            (None, backend) => match backend {
+                Backend::Sqlite => (
+                    format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+                    None,
+                ),
+                Backend::Postgres => {
+                    let admin =
+                        std::env::var("HAILONG_TEST_POSTGRES_URL").expect("checked by the caller");
+                    let (url, admin, name) = fresh_postgres(&admin).await;
+                    (url, Some((admin, name)))
+                }
+            },
         };
         let mut cfg = test_config(&db_url, dir.path());
         tweak(&mut cfg);

@@ -5,5 +5,7 @@ mod helpers;
 
 mod cli;
 mod measure;
+mod fuzz;
+mod integrity;
 mod public;
 mod rollup_props;

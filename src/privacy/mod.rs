@@ -1,0 +1,11 @@
+//! Privacy (SPEC §6): masking free text for staff, keyed hashing of addresses and devices with
+//! keys shared by every instance, and the purge of contact e-mails.
+//!
+//! Free-text answers are stored as written and masked on read ([`mask_text`]): whoever shows a
+//! comment, issue or reply to staff must pass it through `mask_text` first.
+
+pub mod keys;
+pub mod mask;
+pub mod retention;
+
+pub use mask::mask_text;

@@ -1,0 +1,204 @@
+//! The checks `insert_batch` runs on online responses, inside its transaction.
+//!
+//! * Invitation token: `UPDATE … SET used_at WHERE token_hash = ? AND ward_code = ? AND used_at
+//!   IS NULL AND not expired`; one row means this response owns the token. Two concurrent uses
+//!   serialise on the row lock; the loser is flagged `token_invalid`.
+//! * Device: `INSERT INTO device_quarters … ON CONFLICT DO NOTHING` on the key (ward, device
+//!   hash, quarter). No row inserted means the device already has its response this quarter:
+//!   flagged `duplicate_device`. A second transaction inserting the same key waits for the
+//!   first to commit (PostgreSQL) or for the write lock (SQLite), so two instances agree, and a
+//!   second response of the same device later in the same batch sees the first one's row.
+//! * Burst: see [`IntegrityConfig`]. The ward's counts are read once per batch and the
+//!   batch's own earlier responses added.
+//!
+//! Paper ballots (`channel = paper`) are never checked.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+use super::responses::{Channel, NewResponse};
+use crate::config::IntegrityConfig;
+use crate::entities::{device_quarter, invitation_token, response};
+
+pub const DUPLICATE_DEVICE: &str = "duplicate_device";
+pub const BURST: &str = "burst";
+pub const TOKEN_INVALID: &str = "token_invalid";
+
+/// What the checks found for one response.
+#[derive(Debug, Default)]
+pub struct Checks {
+    pub flag: Option<String>,
+    device_slot: Option<(String, String, String)>,
+    token_claimed: Option<String>,
+}
+
+/// Per-ward burst state over one batch.
+pub struct BurstTracker {
+    rules: IntegrityConfig,
+    /// ward → (online responses in the window before the batch, threshold, added in batch)
+    wards: HashMap<String, (u64, f64, u64)>,
+}
+
+impl BurstTracker {
+    pub fn new(rules: &IntegrityConfig) -> Self {
+        BurstTracker {
+            rules: rules.clone(),
+            wards: HashMap::new(),
+        }
+    }
+}
+
+fn online() -> Condition {
+    Condition::all().add(response::Column::Channel.ne(Channel::Paper.as_str()))
+}
+
+/// The threshold above which a window of the ward's online responses is a burst, and the
+/// number already in the window ending at `at`.
+pub async fn burst_state(
+    db: &impl ConnectionTrait,
+    rules: &IntegrityConfig,
+    ward: &str,
+    at: DateTime<Utc>,
+) -> Result<(u64, f64), DbErr> {
+    let window = Duration::minutes(i64::from(rules.burst_window_minutes));
+    let baseline = Duration::days(i64::from(rules.burst_baseline_days));
+    let recent = response::Entity::find()
+        .filter(response::Column::WardCode.eq(ward))
+        .filter(online())
+        .filter(response::Column::SubmittedAt.gt(at - window))
+        .filter(response::Column::SubmittedAt.lte(at))
+        .count(db)
+        .await?;
+    let usual_total = response::Entity::find()
+        .filter(response::Column::WardCode.eq(ward))
+        .filter(online())
+        .filter(response::Column::SubmittedAt.gt(at - baseline))
+        .filter(response::Column::SubmittedAt.lte(at - window))
+        .filter(
+            Condition::any()
+                .add(response::Column::FlagReason.is_null())
+                .add(response::Column::FlagReason.ne(BURST)),
+        )
+        .count(db)
+        .await?;
+    let windows = (baseline.num_minutes() as f64 / window.num_minutes() as f64).max(1.0);
+    let usual = usual_total as f64 / windows;
+    let threshold = (rules.burst_factor * usual).max(f64::from(rules.burst_min_per_window));
+    Ok((recent, threshold))
+}
+
+/// Runs the checks for `r` (nothing for paper ballots).
+pub async fn check(
+    db: &impl ConnectionTrait,
+    r: &NewResponse,
+    bursts: &mut BurstTracker,
+) -> Result<Checks, DbErr> {
+    let mut out = Checks::default();
+    if r.channel == Channel::Paper {
+        return Ok(out);
+    }
+    if let Some(hash) = &r.token_hash {
+        let claimed = invitation_token::Entity::update_many()
+            .col_expr(
+                invitation_token::Column::UsedAt,
+                Expr::value(r.submitted_at),
+            )
+            .filter(invitation_token::Column::TokenHash.eq(hash.clone()))
+            .filter(invitation_token::Column::WardCode.eq(r.ward_code.clone()))
+            .filter(invitation_token::Column::UsedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(invitation_token::Column::ExpiresAt.is_null())
+                    .add(invitation_token::Column::ExpiresAt.gt(r.submitted_at)),
+            )
+            .exec(db)
+            .await?
+            .rows_affected;
+        if claimed == 1 {
+            out.token_claimed = Some(hash.clone());
+        } else {
+            out.flag = Some(TOKEN_INVALID.into());
+        }
+    }
+    if let Some(device) = &r.device_hash {
+        let quarter = crate::period::Period::quarter_of(r.submitted_at).to_string();
+        let row = device_quarter::ActiveModel {
+            ward_code: Set(r.ward_code.clone()),
+            device_hash: Set(device.clone()),
+            quarter: Set(quarter.clone()),
+            response_id: Set(None),
+        };
+        let inserted = device_quarter::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    device_quarter::Column::WardCode,
+                    device_quarter::Column::DeviceHash,
+                    device_quarter::Column::Quarter,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await
+            .or_else(|e| match e {
+                DbErr::RecordNotInserted => Ok(0),
+                e => Err(e),
+            })?;
+        if inserted == 1 {
+            out.device_slot = Some((r.ward_code.clone(), device.clone(), quarter));
+        } else if out.flag.is_none() {
+            out.flag = Some(DUPLICATE_DEVICE.into());
+        }
+    }
+    let entry = match bursts.wards.get_mut(&r.ward_code) {
+        Some(e) => e,
+        None => {
+            let (recent, threshold) =
+                burst_state(db, &bursts.rules, &r.ward_code, r.submitted_at).await?;
+            bursts
+                .wards
+                .entry(r.ward_code.clone())
+                .or_insert((recent, threshold, 0))
+        }
+    };
+    entry.2 += 1;
+    let in_window = entry.0 + entry.2;
+    if out.flag.is_none() && in_window as f64 > entry.1 {
+        out.flag = Some(BURST.into());
+    }
+    Ok(out)
+}
+
+/// Links the device slot and the claimed token to the stored response.
+pub async fn link(
+    db: &impl ConnectionTrait,
+    _r: &NewResponse,
+    checks: &Checks,
+    response_id: i64,
+) -> Result<(), DbErr> {
+    if let Some((ward, device, quarter)) = &checks.device_slot {
+        device_quarter::Entity::update_many()
+            .col_expr(device_quarter::Column::ResponseId, Expr::value(response_id))
+            .filter(device_quarter::Column::WardCode.eq(ward.clone()))
+            .filter(device_quarter::Column::DeviceHash.eq(device.clone()))
+            .filter(device_quarter::Column::Quarter.eq(quarter.clone()))
+            .exec(db)
+            .await?;
+    }
+    if let Some(hash) = &checks.token_claimed {
+        invitation_token::Entity::update_many()
+            .col_expr(
+                invitation_token::Column::ResponseId,
+                Expr::value(response_id),
+            )
+            .filter(invitation_token::Column::TokenHash.eq(hash.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
