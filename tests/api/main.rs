@@ -4,8 +4,8 @@
 mod helpers;
 
 mod cli;
-mod measure;
 mod fuzz;
 mod integrity;
+mod measure;
 mod public;
 mod rollup_props;
