@@ -205,6 +205,24 @@ async fn check(
         .await
         .map_err(|e| e.to_string())?;
 
+    // Random exclusions and inclusions by a reviewer, each updating the rollups.
+    let ids: Vec<i64> = response::Entity::find()
+        .all(&db)
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    for (i, exclude) in ops {
+        let id = ids[i % ids.len()];
+        let r = if exclude {
+            store::flags::exclude(&db, &catalog, id, "reviewer@test.vn").await
+        } else {
+            store::flags::include(&db, &catalog, id, "reviewer@test.vn").await
+        };
+        r.map_err(|e| format!("{e:?}"))?;
+    }
+
     let report = store::verify::verify(&db, &catalog)
         .await
         .map_err(|e| e.to_string())?;
