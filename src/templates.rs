@@ -35,11 +35,6 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/survey.js"),
     ),
-    (
-        "index.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../static/index.js"),
-    ),
 ];
 
 /// Parses every template once, at start-up.
