@@ -77,7 +77,6 @@ async function freePort() {
 }
 
 async function wd(method, path, body) {
-  if (process.env.WD_DEBUG) console.log(`   wd ${method} ${path} ${body === undefined ? "" : JSON.stringify(body).slice(0, 80)}`);
   const r = await fetch(WD + path, {
     method,
     headers: { "content-type": "application/json" },
