@@ -284,6 +284,10 @@ async function pagesWithJs(s, tag) {
     await s.shot(`${tag}-${name}-full`, true);
     await s.scrollWidthOk(label);
     await s.axe(label);
+    if (name === "search" && !(await s.findAll(`a[href="/s/${WARD}"]`)).length)
+      fail(`${label}: no link to the survey of ${WARD} in the results`);
+    if (name.startsWith("survey") && !(await s.findAll("form.survey")).length)
+      fail(`${label}: no survey form`);
   }
   // Conditional questions: hidden until "Có", shown after.
   await s.go(`/s/${WARD}`);
