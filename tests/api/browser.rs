@@ -1,0 +1,77 @@
+//! The public pages in a real browser: headless Chromium through chromedriver runs axe-core
+//! (WCAG 2.1 AA) on every public page at phone and desktop width, checks the p1/p2 behaviour
+//! with JavaScript on and off, and answers the survey with JavaScript on and off
+//! (`tests/browser/check.mjs`). Needs node, chromium, chromedriver and axe-core
+//! (`npm install --prefix tests/browser axe-core@4`); skips loudly without them.
+
+use std::path::PathBuf;
+
+use crate::helpers::{Backend, TestApp, repo_path};
+
+fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    let runs = |cmd: &str| {
+        std::process::Command::new(cmd)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !runs("node") {
+        missing.push("node".to_string());
+    }
+    for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        if !std::path::Path::new(bin).exists() {
+            missing.push(bin.to_string());
+        }
+    }
+    if !axe_path().exists() {
+        missing.push(format!(
+            "{} (npm install --prefix tests/browser axe-core@4)",
+            axe_path().display()
+        ));
+    }
+    missing
+}
+
+fn axe_path() -> PathBuf {
+    std::env::var("AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_path("tests/browser/node_modules/axe-core/axe.min.js"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_pages_pass_axe_and_work_without_javascript() {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        if std::env::var("HAILONG_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+            panic!("browser test cannot run, missing: {}", missing.join(", "));
+        }
+        eprintln!(
+            "\n!!! SKIPPED browser test (axe-core, JavaScript on/off): missing {} !!!\n",
+            missing.join(", ")
+        );
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let shots = app.dir.path().join("shots");
+    let base = format!("http://{}", app.addr);
+    let script = repo_path("tests/browser/check.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&base)
+        .arg(&shots)
+        .env("AXE_JS", axe_path())
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ok"), "{stdout}");
+    // Both answers (JavaScript on and off) were stored.
+    assert!(app.count("SELECT COUNT(*) AS n FROM responses").await >= 2);
+    app.finish().await;
+}
