@@ -11,3 +11,4 @@ mod measure;
 mod public;
 mod rollup_props;
 mod staff;
+mod staff_browser;
