@@ -3,7 +3,6 @@
 //! `insufficient_data` ward-period; ministry callers always get the values.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use crate::measure::{ChangeFlag, Interval, METHOD_VERSION, Status, WardFigures};
 use crate::period::Period;
 use crate::store::figures::{self, Granularity};
 use crate::store::units;
+use crate::web::caller::Caller;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,20 +22,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/wards/{ward_code}/trend", get(trend))
         .route("/api/v1/wards/{ward_code}/score", get(score))
         .route("/api/v1/provinces/{province_code}/ranking", get(ranking))
-}
-
-/// Who is asking: the public, or a caller entitled to every value (a ministry user or an API
-/// token). Until staff accounts and API tokens exist, every caller is public.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Caller {
-    Public,
-    Ministry,
-}
-
-impl Caller {
-    pub async fn of(_state: &AppState, _headers: &HeaderMap) -> Caller {
-        Caller::Public
-    }
 }
 
 #[derive(Deserialize)]
@@ -51,8 +37,8 @@ fn parse_period(p: Option<&str>) -> AppResult<Period> {
 }
 
 /// Whether values may be shown to this caller.
-fn visible(caller: Caller, status: Status) -> bool {
-    caller == Caller::Ministry || status != Status::InsufficientData
+fn visible(caller: &Caller, status: Status) -> bool {
+    caller.sees_all_values() || status != Status::InsufficientData
 }
 
 fn interval_json(iv: Option<Interval>, show: bool) -> Value {
@@ -62,7 +48,7 @@ fn interval_json(iv: Option<Interval>, show: bool) -> Value {
     }
 }
 
-fn figures_json(f: &WardFigures, caller: Caller) -> serde_json::Map<String, Value> {
+fn figures_json(f: &WardFigures, caller: &Caller) -> serde_json::Map<String, Value> {
     let show = visible(caller, f.status);
     let mut m = serde_json::Map::new();
     m.insert("n".into(), json!(f.n));
@@ -101,27 +87,28 @@ fn stamp(m: &mut serde_json::Map<String, Value>, state: &AppState) {
     m.insert("config_hash".into(), json!(state.config_hash));
 }
 
-async fn ward_or_404(state: &AppState, code: &str) -> AppResult<units::UnitInfo> {
+/// The ward, or 404 when it does not exist or lies outside a staff caller's scope.
+async fn ward_or_404(state: &AppState, caller: &Caller, code: &str) -> AppResult<units::UnitInfo> {
     units::find_unit(&state.db, code)
         .await?
+        .filter(|u| caller.allows_ward(u))
         .ok_or(AppError::NotFound)
 }
 
 async fn satisfaction(
     State(state): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
-    headers: HeaderMap,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
-    let unit = ward_or_404(&state, &code).await?;
-    let caller = Caller::of(&state, &headers).await;
+    let unit = ward_or_404(&state, &caller, &code).await?;
     let f = figures::ward_figures(&state.db, state.measure_ctx(), &unit.code, period).await?;
     let mut m = serde_json::Map::new();
     m.insert("ward_code".into(), json!(unit.code));
     m.insert("ward_name".into(), json!(unit.name));
     m.insert("period".into(), json!(period.to_string()));
-    m.extend(figures_json(&f, caller));
+    m.extend(figures_json(&f, &caller));
     stamp(&mut m, &state);
     Ok(Json(Value::Object(m)))
 }
@@ -145,9 +132,9 @@ fn change_json(c: Option<ChangeFlag>) -> Value {
 
 async fn trend(
     State(state): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<TrendQuery>,
-    headers: HeaderMap,
 ) -> AppResult<Json<Value>> {
     let granularity = match q.granularity.as_deref().unwrap_or("month") {
         "month" => Granularity::Month,
@@ -208,8 +195,7 @@ async fn trend(
             )));
         }
     }
-    let unit = ward_or_404(&state, &code).await?;
-    let caller = Caller::of(&state, &headers).await;
+    let unit = ward_or_404(&state, &caller, &code).await?;
     let points = figures::ward_trend(
         &state.db,
         state.measure_ctx(),
@@ -222,7 +208,7 @@ async fn trend(
     let points: Vec<Value> = points
         .iter()
         .map(|pt| {
-            let f = figures_json(&pt.figures, caller);
+            let f = figures_json(&pt.figures, &caller);
             json!({
                 "period": pt.period.to_string(),
                 "n": f["n"],
@@ -250,21 +236,20 @@ async fn trend(
 
 async fn ranking(
     State(state): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
-    headers: HeaderMap,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
     let province = units::find_province(&state.db, &code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let caller = Caller::of(&state, &headers).await;
     let rows =
         figures::province_ranking(&state.db, state.measure_ctx(), &province.code, period).await?;
     let wards: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let show = visible(caller, r.figures.status);
+            let show = visible(&caller, r.figures.status);
             json!({
                 "ward_code": r.ward_code,
                 "ward_name": r.ward_name,
@@ -288,11 +273,12 @@ async fn ranking(
 
 async fn score(
     State(state): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
-    let unit = ward_or_404(&state, &code).await?;
+    let unit = ward_or_404(&state, &caller, &code).await?;
     let s = figures::ward_score(&state.db, state.measure_ctx(), &unit.code, period).await?;
     let mut m = serde_json::Map::new();
     m.insert("ward_code".into(), json!(unit.code));

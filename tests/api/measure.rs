@@ -179,6 +179,47 @@ crate::both!(public_callers_get_nulls_when_insufficient, |app| {
         .unwrap()
         .clone();
     assert!(w["rank"].is_null() && w["shrunk"].is_null() && w["index"]["value"].is_null());
+
+    // A ministry API token always gets the values.
+    let out = app.cli_with(
+        &[
+            "users",
+            "add",
+            "--email",
+            "bo@bocongan.gov.vn",
+            "--role",
+            "ministry",
+            "--password-stdin",
+        ],
+        Some("mat-khau-rat-dai-2026\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let uid = app.count("SELECT id FROM staff_users").await;
+    let (_, token) = hailong::store::api_tokens::create(&app.state.db, "Cổng dữ liệu", uid)
+        .await
+        .unwrap();
+    let v: Value = app
+        .client
+        .get(app.url("/api/v1/wards/00004/satisfaction?period=2026-Q1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "insufficient_data");
+    close(&v["index"]["value"], 66.412377);
+    close(&v["trust"]["value"], 75.833333);
+    // A bad token is refused, not treated as public.
+    let r = app
+        .client
+        .get(app.url("/api/v1/wards/00004/satisfaction?period=2026-Q1"))
+        .bearer_auth("hl_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 });
 
 crate::both!(bad_periods_and_unknown_wards, |app| {

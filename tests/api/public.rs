@@ -217,10 +217,10 @@ both!(malformed_bodies_are_refused_cleanly, |app| {
     // The server answers 413 before reading the whole body and closes the connection; the
     // client can then see a reset instead of the answer, so a transport error is retried.
     let big = format!("{VALID}&comment={}", "a".repeat(64 * 1024));
+    // A client of its own, so that the connection the server closes is never reused.
     let mut answered = None;
     for _ in 0..5 {
-        let sent = app
-            .client
+        let sent = reqwest::Client::new()
             .post(app.url("/s/00004"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(big.clone())
