@@ -1,0 +1,550 @@
+//! The benchmark harness of issue 7: `cargo run --release --bin bench [-- OPTIONS]`.
+//!
+//! It builds the release `hailong` and the bare axum yardstick (`benches/bare.rs`), starts them
+//! on loopback with a fresh database and `HAILONG_RATE_LIMIT=off`, drives them with wrk
+//! (installed with apt-get when missing), each scenario bounded in time, and prints:
+//! survey page requests/s and p99; durable submissions/s and p99 on SQLite and PostgreSQL;
+//! satisfaction and ranking read latency with 1,000,000 stored responses next to a naive
+//! recompute from raw rows; the servers' peak RSS; and every throughput as a ratio to the bare
+//! endpoint measured in the same run, against the targets of issue 7.
+
+mod data;
+mod load;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use hailong::entities::response;
+use hailong::period::Period;
+use hailong::store::figures::MeasureCtx;
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+
+#[derive(Parser, Debug)]
+#[command(name = "bench", about = "Hài Lòng benchmark harness (issue 7)")]
+struct Args {
+    /// Seconds per load scenario (after a one-second warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// wrk connections.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    /// Wards the load and the stored responses spread over (the first ones of the unit list).
+    #[arg(long, default_value_t = 1000)]
+    wards: usize,
+    /// Responses stored for the read benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    responses: u64,
+    /// A PostgreSQL server where the harness may create a database (also
+    /// `HAILONG_BENCH_POSTGRES_URL` or `HAILONG_TEST_POSTGRES_URL`); without it the PostgreSQL
+    /// scenario is skipped.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Skip the read benchmark (and its million responses).
+    #[arg(long)]
+    skip_reads: bool,
+    /// Do not run `cargo build --release` first (use the binaries next to this one).
+    #[arg(long)]
+    no_build: bool,
+}
+
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+    misses: Vec<String>,
+    peak_rss_mb: f64,
+}
+
+impl Report {
+    fn line(&mut self, s: String) {
+        println!("{s}");
+        self.lines.push(s);
+    }
+    fn target(&mut self, what: &str, value: f64, ok: bool, target: &str) {
+        let verdict = if ok { "ok" } else { "MISSED" };
+        self.line(format!("  target {what}: {value:.3} ({target}) {verdict}"));
+        if !ok {
+            self.misses
+                .push(format!("{what}: {value:.3}, target {target}"));
+        }
+    }
+    fn rss(&mut self, name: &str, mb: Option<f64>) {
+        if let Some(mb) = mb {
+            self.line(format!("  peak RSS of {name}: {mb:.1} MB"));
+            self.peak_rss_mb = self.peak_rss_mb.max(mb);
+        }
+    }
+}
+
+fn load_line(name: &str, l: &load::Load) -> String {
+    format!(
+        "{name:<44} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} requests in {:.1} s, {} bad status, {} socket errors)",
+        l.rps(),
+        l.p50_ms,
+        l.p99_ms,
+        l.requests,
+        l.seconds,
+        l.bad_status,
+        l.socket_errors
+    )
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(report) if report.misses.is_empty() => {
+            println!("\nall targets met");
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("\ntargets missed:");
+            for m in &report.misses {
+                println!("  {m}");
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn stored_responses(url: &str) -> Result<u64, String> {
+    let db = Database::connect(url).await.map_err(|e| e.to_string())?;
+    let n = response::Entity::find()
+        .count(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.close().await.ok();
+    Ok(n)
+}
+
+fn verify(bin: &Path, repo: &Path, work: &Path, url: &str) -> Result<String, String> {
+    let out = std::process::Command::new(bin)
+        .args(["index", "verify"])
+        .current_dir(work)
+        .env("HAILONG_DATABASE_URL", url)
+        .env("HAILONG_SURVEYS_DIR", repo.join("surveys"))
+        .env_remove("HAILONG_CONFIG")
+        .env("RUST_LOG", "error")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text.lines().last().unwrap_or_default().to_string())
+    } else {
+        Err(format!("hailong index verify failed:\n{text}"))
+    }
+}
+
+/// Submissions on one database: runs the form load, checks that every acknowledged
+/// submission is stored and that the aggregates verify.
+#[allow(clippy::too_many_arguments)]
+async fn submissions(
+    r: &mut Report,
+    label: &str,
+    bin: &Path,
+    repo: &Path,
+    work: &Path,
+    url: &str,
+    wards: &[String],
+    args: &Args,
+) -> Result<load::Load, String> {
+    let srv = server::hailong(bin, repo, work, url)?;
+    let l = load::run(
+        &srv.base,
+        &load::form_script(wards),
+        work,
+        args.seconds,
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line(label, &l));
+    let rss = srv.stop();
+    r.rss(&format!("hailong ({label})"), rss);
+    let stored = stored_responses(url).await?;
+    // The warm-up second's submissions are stored too.
+    let ok = stored >= l.requests && l.bad_status == 0;
+    r.line(format!(
+        "  stored responses: {stored} (≥ {} acknowledged in the measured run: {})",
+        l.requests,
+        if ok { "yes" } else { "NO" }
+    ));
+    if !ok {
+        r.misses.push(format!(
+            "{label}: acknowledged submissions missing or refused"
+        ));
+    }
+    match verify(bin, repo, work, url) {
+        Ok(line) => r.line(format!("  hailong index verify: {line}")),
+        Err(e) => {
+            r.line(format!("  {e}"));
+            r.misses.push(format!("{label}: index verify failed"));
+        }
+    }
+    Ok(l)
+}
+
+async fn run(args: Args) -> Result<Report, String> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    load::ensure_wrk()?;
+    let (hailong_bin, bare_bin) = if args.no_build {
+        let dir = std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or("no folder")?;
+        (dir.join("hailong"), dir.join("bare"))
+    } else {
+        server::build(&repo)?
+    };
+    let work = std::env::temp_dir().join(format!("hailong-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let result = scenarios(&args, &repo, &work, &hailong_bin, &bare_bin).await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+async fn scenarios(
+    args: &Args,
+    repo: &Path,
+    work: &Path,
+    hailong_bin: &Path,
+    bare_bin: &Path,
+) -> Result<Report, String> {
+    let mut r = Report::default();
+    let units = hailong::store::units::parse_units(hailong::store::units::SHIPPED_UNITS_CSV)
+        .map_err(|e| e.to_string())?;
+    let wards: Vec<String> = units
+        .iter()
+        .take(args.wards)
+        .map(|u| u.ward_code.clone())
+        .collect();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    r.line(format!(
+        "Hài Lòng benchmark — {} s per scenario, wrk {} threads × {} connections, {} CPUs, loopback, load generator on the same cores",
+        args.seconds, args.threads, args.connections, cpus
+    ));
+    r.line(format!("requests spread over {} wards\n", wards.len()));
+
+    // The yardstick.
+    let bare = server::bare(bare_bin)?;
+    let bare_page = load::run(
+        &bare.base,
+        &load::fixed_get_script("/"),
+        work,
+        args.seconds,
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line("bare axum: static 3 KB page", &bare_page));
+    let bare_form = load::run(
+        &bare.base,
+        &load::form_script(&wards),
+        work,
+        args.seconds,
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line("bare axum: 17-field form → 303", &bare_form));
+    let rss = bare.stop();
+    r.rss("bare axum", rss);
+
+    // The survey page and SQLite submissions.
+    let sqlite_url = format!(
+        "sqlite://{}?mode=rwc",
+        work.join("submissions.db").display()
+    );
+    let srv = server::hailong(hailong_bin, repo, work, &sqlite_url)?;
+    let page = load::run(
+        &srv.base,
+        &load::page_script(&wards),
+        work,
+        args.seconds,
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line("hailong: GET /s/{ward} (survey page)", &page));
+    let body = fetch_len(&srv.base, &format!("/s/{}", wards[0])).await;
+    r.line(format!("  survey page size: {body} bytes"));
+    r.target(
+        "page / bare static",
+        page.rps() / bare_page.rps(),
+        page.rps() / bare_page.rps() >= 0.30,
+        "≥ 0.30",
+    );
+    let rss = srv.stop();
+    r.rss("hailong (survey page)", rss);
+
+    let sq = submissions(
+        &mut r,
+        "hailong: POST /s/{ward} on SQLite (durable)",
+        hailong_bin,
+        repo,
+        work,
+        &sqlite_url,
+        &wards,
+        args,
+    )
+    .await?;
+    let ratio = sq.rps() / bare_form.rps();
+    r.target(
+        "SQLite submissions / bare form",
+        ratio,
+        ratio >= 0.20,
+        "≥ 0.20",
+    );
+    r.target(
+        "SQLite submission p99 ms",
+        sq.p99_ms,
+        sq.p99_ms < 25.0,
+        "< 25 ms",
+    );
+
+    // PostgreSQL submissions.
+    let pg_admin = args
+        .postgres
+        .clone()
+        .or_else(|| std::env::var("HAILONG_BENCH_POSTGRES_URL").ok())
+        .or_else(|| std::env::var("HAILONG_TEST_POSTGRES_URL").ok())
+        .filter(|u| !u.is_empty());
+    match pg_admin {
+        Some(admin) => {
+            let name = format!("hailong_bench_{}", std::process::id());
+            let url = create_pg(&admin, &name).await?;
+            let res = submissions(&mut r, "hailong: POST /s/{ward} on PostgreSQL (durable)", hailong_bin, repo, work, &url, &wards, args).await;
+            drop_pg(&admin, &name).await;
+            let pg = res?;
+            let ratio = pg.rps() / bare_form.rps();
+            r.target("PostgreSQL submissions / bare form", ratio, ratio >= 0.10, "≥ 0.10");
+            r.target("PostgreSQL submission p99 ms", pg.p99_ms, pg.p99_ms < 25.0, "< 25 ms");
+        }
+        None => r.line(
+            "!!! SKIPPED PostgreSQL submissions: pass --postgres postgres://postgres@127.0.0.1:5432/postgres !!!".into(),
+        ),
+    }
+
+    if !args.skip_reads {
+        reads(&mut r, args, repo, work, hailong_bin, &wards).await?;
+    }
+    let peak = r.peak_rss_mb;
+    r.target("peak RSS of any server, MB", peak, peak < 200.0, "< 200 MB");
+    Ok(r)
+}
+
+async fn fetch_len(base: &str, path: &str) -> usize {
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let Ok(mut s) = tokio::net::TcpStream::connect(host).await else {
+        return 0;
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf);
+    text.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len())
+}
+
+async fn create_pg(admin: &str, name: &str) -> Result<String, String> {
+    let db = Database::connect(admin)
+        .await
+        .map_err(|e| format!("PostgreSQL: {e}"))?;
+    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| format!("PostgreSQL: {e}"))?;
+    db.close().await.ok();
+    let (base, _) = admin
+        .rsplit_once('/')
+        .ok_or("postgres URL without a database name")?;
+    Ok(format!("{base}/{name}"))
+}
+
+async fn drop_pg(admin: &str, name: &str) {
+    if let Ok(db) = Database::connect(admin).await {
+        let _ = db
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        db.close().await.ok();
+    }
+}
+
+async fn reads(
+    r: &mut Report,
+    args: &Args,
+    repo: &Path,
+    work: &Path,
+    bin: &Path,
+    wards: &[String],
+) -> Result<(), String> {
+    let url = format!("sqlite://{}?mode=rwc", work.join("reads.db").display());
+    let catalog = hailong::survey::Catalog::load(repo.join("surveys"))
+        .map_err(|p| format!("{} survey problems", p.len()))?;
+    let survey = catalog
+        .get(hailong::app::DEFAULT_SURVEY)
+        .ok_or("the default survey is missing")?;
+    let db = hailong::db::open(&url).await.map_err(|e| e.to_string())?;
+    hailong::store::units::load_shipped_if_empty(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    r.line(format!(
+        "\nloading {} responses over {} wards straight through the store (insert_batch, {} per transaction)…",
+        args.responses,
+        wards.len(),
+        5000
+    ));
+    let rate = data::load(&db, survey, wards, args.responses).await?;
+    r.line(format!(
+        "  stored at {rate:.0} responses/s (SQLite, synchronous=FULL)"
+    ));
+
+    let spec = hailong::intake::scale_spec(survey);
+    let method = hailong::measure::MethodConfig::default();
+    let criteria = hailong::measure::score::default_criteria();
+    let ctx = MeasureCtx {
+        spec: &spec,
+        method: &method,
+        criteria: &criteria,
+        config_hash: "bench",
+    };
+    let period = Period::current_quarter();
+    let err = |e: sea_orm::DbErr| e.to_string();
+
+    let t = data::time_calls(wards, 2000, |w| {
+        let db = &db;
+        async move { data::fast_ward(db, ctx, &w, period).await.map(|_| ()) }
+    })
+    .await
+    .map_err(err)?;
+    let (fast_med, fast_p99) = data::median_p99(t);
+    let t = data::time_calls(wards, 20, |w| {
+        let (db, survey, spec, method) = (&db, survey, &spec, &method);
+        async move {
+            data::naive_ward(db, survey, spec, method, &w, period)
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
+    .map_err(err)?;
+    let (naive_med, naive_p99) = data::median_p99(t);
+    // Cross-check: the fast read and the naive recompute agree.
+    let f = data::fast_ward(&db, ctx, &wards[0], period)
+        .await
+        .map_err(err)?;
+    let g = data::naive_ward(&db, survey, &spec, &method, &wards[0], period)
+        .await
+        .map_err(err)?;
+    let agree = f.n == g.n
+        && match (f.index, g.index) {
+            (Some(a), Some(b)) => (a.value - b.value).abs() < 1e-6,
+            (None, None) => true,
+            _ => false,
+        };
+    r.line(format!(
+        "satisfaction of one ward, {period} (n = {} each): rollups median {fast_med:.3} ms, p99 {fast_p99:.3} ms; naive full recompute median {naive_med:.1} ms, p99 {naive_p99:.1} ms ({:.0}× slower); same figures: {}",
+        f.n,
+        naive_med / fast_med.max(1e-9),
+        if agree { "yes" } else { "NO" }
+    ));
+    if !agree {
+        r.misses
+            .push("fast and naive satisfaction figures differ".into());
+    }
+    r.target(
+        "satisfaction read median ms",
+        fast_med,
+        fast_med < 1.0,
+        "< 1 ms",
+    );
+
+    let province = "01".to_string();
+    let provinces = vec![province.clone()];
+    let t = data::time_calls(&provinces, 50, |p| {
+        let db = &db;
+        async move {
+            hailong::store::figures::province_ranking(db, ctx, &p, period)
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
+    .map_err(err)?;
+    let (rank_med, rank_p99) = data::median_p99(t);
+    let t = data::time_calls(&provinces, 3, |p| {
+        let (db, survey, spec, method) = (&db, survey, &spec, &method);
+        async move {
+            data::naive_ranking(db, survey, spec, method, &p, period)
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
+    .map_err(err)?;
+    let (naive_rank_med, naive_rank_p99) = data::median_p99(t);
+    let wards_in_province = hailong::store::units::units_of_province(&db, &province)
+        .await
+        .map_err(err)?
+        .len();
+    r.line(format!(
+        "ranking of province {province} ({wards_in_province} wards, with change flags), {period}: rollups median {rank_med:.2} ms, p99 {rank_p99:.2} ms; naive full recompute median {naive_rank_med:.0} ms, p99 {naive_rank_p99:.0} ms"
+    ));
+    db.close().await.ok();
+
+    // The same reads over HTTP, which also puts the million rows under the server's RSS.
+    let started = Instant::now();
+    let srv = server::hailong(bin, repo, work, &url)?;
+    let startup = started.elapsed().as_secs_f64();
+    let api = load::run(
+        &srv.base,
+        &load::ward_get_script(
+            wards,
+            "/api/v1/wards/",
+            &format!("/satisfaction?period={period}"),
+        ),
+        work,
+        args.seconds,
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line(
+        "hailong: GET /api/v1/wards/{ward}/satisfaction",
+        &api,
+    ));
+    let rank = load::run(
+        &srv.base,
+        &load::fixed_get_script(&format!(
+            "/api/v1/provinces/{province}/ranking?period={period}"
+        )),
+        work,
+        args.seconds.min(5),
+        args.connections,
+        args.threads,
+    )?;
+    r.line(load_line(
+        "hailong: GET /api/v1/provinces/01/ranking",
+        &rank,
+    ));
+    r.line(format!(
+        "  server start on the loaded database: {startup:.1} s"
+    ));
+    if api.bad_status > 0 || rank.bad_status > 0 {
+        r.misses.push("API reads answered with errors".into());
+    }
+    let rss = srv.stop();
+    r.rss("hailong (reads, 1M responses)", rss);
+    Ok(())
+}
