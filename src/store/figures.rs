@@ -4,8 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::Serialize;
 
 use crate::entities::{criteria_value, margin, rollup, unit};
@@ -33,10 +35,6 @@ pub enum Granularity {
     Quarter,
 }
 
-fn parse_cell_row(r: &rollup::Model) -> Option<measure::Cell> {
-    measure::Cell::parse(&r.cell)
-}
-
 /// Rollups of several wards over several months, one `Rollup` per ward (months summed).
 async fn rollups_of(
     db: &impl ConnectionTrait,
@@ -47,25 +45,28 @@ async fn rollups_of(
     if wards.is_empty() || months.is_empty() {
         return Ok(out);
     }
+    // The database sums the months (a quarter is three), so each ward × cell × metric comes
+    // back once, as plain tuples.
     for chunk in wards.chunks(500) {
-        let rows = rollup::Entity::find()
+        let rows: Vec<(String, String, String, i64, f64, f64)> = rollup::Entity::find()
+            .select_only()
+            .column(rollup::Column::WardCode)
+            .column(rollup::Column::Cell)
+            .column(rollup::Column::Metric)
+            .column_as(Expr::col(rollup::Column::N).sum(), "n")
+            .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
+            .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
             .filter(rollup::Column::WardCode.is_in(chunk.to_vec()))
             .filter(rollup::Column::Month.is_in(months.to_vec()))
+            .group_by(rollup::Column::WardCode)
+            .group_by(rollup::Column::Cell)
+            .group_by(rollup::Column::Metric)
+            .into_tuple()
             .all(db)
             .await?;
-        for r in rows {
-            let Some(cell) = parse_cell_row(&r) else {
-                continue;
-            };
-            out.entry(r.ward_code.clone()).or_default().add(
-                cell,
-                &r.metric,
-                measure::Acc {
-                    n: r.n,
-                    sum: r.sum,
-                    sumsq: r.sumsq,
-                },
-            );
+        for (ward, cell, metric, n, sum, sumsq) in rows {
+            let Some(cell) = measure::Cell::parse(&cell) else { continue };
+            out.entry(ward).or_default().add(cell, &metric, measure::Acc { n, sum, sumsq });
         }
     }
     Ok(out)
