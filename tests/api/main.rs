@@ -6,6 +6,8 @@ mod helpers;
 mod cli;
 mod fuzz;
 mod integrity;
+mod mail;
+mod mailsink;
 mod measure;
 mod public;
 mod rollup_props;

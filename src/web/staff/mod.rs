@@ -20,7 +20,9 @@ pub mod audit;
 pub mod auth;
 pub mod exports;
 pub mod feedback;
+pub mod mail;
 pub mod overview;
+pub mod reset;
 pub mod tokens;
 
 pub fn routes() -> Router<AppState> {
@@ -31,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .merge(exports::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
+        .merge(mail::routes())
+        .merge(reset::routes())
 }
 
 /// A signed-in staff member (a live server-side session).
