@@ -11,7 +11,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
-use super::{Message, base, matching_keywords, outbox, render};
+use super::{base, matching_keywords, outbox, render};
 use crate::config::MailConfig;
 use crate::store::responses::NewResponse;
 
@@ -70,8 +70,8 @@ struct AlertItem {
 struct AlertCtx<'a> {
     ward_code: &'a str,
     ward_name: &'a str,
-    /// "Công an phường", "Công an xã" or "Công an đặc khu".
-    unit_vi: &'static str,
+    /// "Công an phường Ba Đình".
+    unit_title: String,
     unit_en: &'static str,
     inbox_url: String,
     items: &'a [AlertItem],
@@ -151,14 +151,14 @@ pub async fn enqueue_alerts(
             continue;
         }
         let unit = crate::store::units::find_unit(db, ward_code).await?;
-        let (name, kind) = unit
-            .map(|u| (u.name, u.kind))
-            .unwrap_or_else(|| (ward_code.to_string(), String::new()));
-        let (unit_vi, unit_en) = unit_words(&kind);
+        let (name, kind, unit_title) = unit
+            .map(|u| (u.name.clone(), u.kind.clone(), crate::web::reach::unit_title(&u)))
+            .unwrap_or_else(|| (ward_code.to_string(), String::new(), ward_code.to_string()));
+        let (_, unit_en) = unit_words(&kind);
         let ctx = AlertCtx {
             ward_code,
             ward_name: &name,
-            unit_vi,
+            unit_title,
             unit_en,
             inbox_url: format!("{}/staff/wards/{ward_code}/feedback", base(mail.base_url)),
             items: &items,
@@ -168,7 +168,6 @@ pub async fn enqueue_alerts(
             let mut msg = render(mail.tera, "ward_alert", &o.email, &ctx)
                 .map_err(|e| DbErr::Custom(format!("cannot render the ward alert: {e}")))?;
             msg.ref_key = Some(format!("response:{}", items[0].id));
-            let msg: Message = msg;
             if outbox::enqueue(db, msg).await? {
                 n += 1;
             }

@@ -44,7 +44,7 @@ fn vn_date(t: DateTime<Utc>) -> String {
 
 #[derive(Serialize)]
 struct ReplyCtx<'a> {
-    unit_vi: &'a str,
+    unit_title: String,
     unit_en: &'a str,
     ward_name: &'a str,
     receipt: &'a str,
@@ -83,9 +83,9 @@ pub async fn send_reply(
         .exec(&txn)
         .await?
         .last_insert_id;
-    let (unit_vi, unit_en) = super::alerts::unit_words(&ward.kind);
+    let (_, unit_en) = super::alerts::unit_words(&ward.kind);
     let ctx = ReplyCtx {
-        unit_vi,
+        unit_title: crate::web::reach::unit_title(ward),
         unit_en,
         ward_name: &ward.name,
         receipt: &resp.receipt,
@@ -114,7 +114,7 @@ pub async fn list(
 
 #[derive(Serialize)]
 struct FollowupCtx<'a> {
-    unit_vi: &'a str,
+    unit_title: String,
     unit_en: &'a str,
     ward_name: &'a str,
     receipt: &'a str,
@@ -166,13 +166,15 @@ pub async fn enqueue_due_followups(
         let to = consented_address(&txn, reply.response_id).await?;
         if let (Some(resp), Some(to)) = (resp, to) {
             let unit = crate::store::units::find_unit(&txn, &resp.ward_code).await?;
-            let (name, kind) = unit
-                .map(|u| (u.name, u.kind))
-                .unwrap_or_else(|| (resp.ward_code.clone(), String::new()));
-            let (unit_vi, unit_en) = super::alerts::unit_words(&kind);
+            let (name, kind, unit_title) = unit
+                .map(|u| (u.name.clone(), u.kind.clone(), crate::web::reach::unit_title(&u)))
+                .unwrap_or_else(|| {
+                    (resp.ward_code.clone(), String::new(), resp.ward_code.clone())
+                });
+            let (_, unit_en) = super::alerts::unit_words(&kind);
             let token = signed::sign(secret, FOLLOWUP_PURPOSE, &id.to_string());
             let ctx = FollowupCtx {
-                unit_vi,
+                unit_title,
                 unit_en,
                 ward_name: &name,
                 receipt: &resp.receipt,
