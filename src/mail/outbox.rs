@@ -108,7 +108,11 @@ pub async fn claim(
     outbox::Entity::find_by_id(id).one(db).await
 }
 
-/// The SMTP server accepted message `id`.
+/// Kinds of message that go to residents: their address is dropped once sent, and shown masked
+/// while it waits.
+pub const RESIDENT_KINDS: [&str; 2] = ["reply", "followup"];
+
+/// The SMTP server accepted message `id`. A resident's address is not kept past that point.
 pub async fn mark_sent(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(SENT))
@@ -122,6 +126,12 @@ pub async fn mark_sent(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -
             Expr::col(outbox::Column::Attempts).add(1),
         )
         .filter(outbox::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Recipient, Expr::value("(deleted)"))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Kind.is_in(RESIDENT_KINDS))
         .exec(db)
         .await?;
     Ok(())

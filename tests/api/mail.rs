@@ -259,6 +259,14 @@ both_mail!(
         assert!(r.text().await.unwrap().contains("Cảm ơn"));
         let page = officer.get(&item).await.text().await.unwrap();
         assert!(page.contains("đã được giải quyết"), "the answer shows on the item");
+        // The resident's address is not kept in the outbox once sent.
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = '{RESIDENT}'"
+            ))
+            .await,
+            0
+        );
         // The follow-up is sent once, however long the worker runs.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(sink.messages().len(), 2);

@@ -485,27 +485,16 @@ both!(every_role_against_every_route, |app| {
         if mismatch {
             return 404;
         }
-        match who {
+        let outside = match who {
             "ward" => {
-                if p79
-                    || path.contains("00008")
+                p79 || path.contains("00008")
                     || path.contains("/provinces/")
                     || path.contains("province=01")
-                {
-                    404
-                } else {
-                    200
-                }
             }
-            "prov" => {
-                if p79 {
-                    404
-                } else {
-                    200
-                }
-            }
-            _ => 200,
-        }
+            "prov" => p79,
+            _ => false,
+        };
+        if outside { 404 } else { 200 }
     };
     for (who, b) in [("ward", &ward), ("prov", &prov), ("bo", &bo)] {
         for path in &routes {
@@ -898,3 +887,223 @@ both!(api_tokens_shown_once_hashed_and_revocable, |app| {
         404
     );
 });
+
+both!(dashboard_province_and_criteria, |app| {
+    // 35 paper ballots of 00004 this quarter, with varied answers.
+    let today = chrono::Utc::now()
+        .with_timezone(&hailong::period::vietnam())
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut csv = String::from(
+        "ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,used_procedures,overall,trust\n",
+    );
+    for i in 0..35u32 {
+        let v = |k: u32| 1 + (i * k + i / 3) % 5;
+        csv.push_str(&format!(
+            "00004,{today},{},{},{},{},{},{},{},{},{},{},no,{},{}\n",
+            if i % 2 == 0 { "m" } else { "f" },
+            ["18-34", "35-54", "55+"][(i % 3) as usize],
+            v(1),
+            v(2),
+            v(3),
+            v(1),
+            v(2),
+            v(3),
+            v(1),
+            v(4),
+            v(2),
+            (i * 3) % 11
+        ));
+    }
+    let file = app.write_file("paper.csv", &csv);
+    let o = app.cli(&["responses", "import", &file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = signed_in(app, "w@example.vn", "ward:00004").await;
+    let page = w.get("/staff/wards/00004").await.text().await.unwrap();
+    assert!(
+        page.contains("<svg") && page.contains("<polyline") || page.contains("<line"),
+        "a chart"
+    );
+    assert!(
+        page.contains("Độ tin cậy thấp"),
+        "n_eff 35: low reliability"
+    );
+    assert!(page.contains("Chỉ số hài lòng"));
+    assert!(!page.contains("style="), "no inline style");
+    assert_eq!(
+        w.get("/staff/wards/00004?period=2026-Q9").await.status(),
+        400
+    );
+    let csrf = w.csrf().await;
+    let q = hailong::period::Period::current_quarter().to_string();
+    // A ward officer may not enter criteria.
+    let r = w
+        .post(
+            "/staff/wards/00004/criteria",
+            &[("csrf", &csrf), ("period", &q), ("c_security_order", "80")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let p = signed_in(app, "p@example.vn", "province:01").await;
+    let csrf = p.csrf().await;
+    let r = p
+        .post(
+            "/staff/wards/00004/criteria",
+            &[("csrf", &csrf), ("period", &q), ("c_security_order", "180")],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "0..100 only");
+    assert_eq!(app.count("SELECT COUNT(*) FROM criteria_values").await, 0);
+    let r = p
+        .post(
+            "/staff/wards/00004/criteria",
+            &[
+                ("csrf", &csrf),
+                ("period", &q),
+                ("c_security_order", "80"),
+                ("c_force_building", "75,5"),
+                ("c_urban_civility", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM criteria_values WHERE ward_code = '00004'")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'criteria_edit'")
+            .await,
+        1
+    );
+    let r = p
+        .post(
+            "/staff/wards/25747/criteria",
+            &[("csrf", &csrf), ("period", &q), ("c_security_order", "80")],
+        )
+        .await;
+    assert_eq!(r.status(), 404, "outside the province");
+    // The province page: ranked wards, search without accents, sort, α.
+    let page = p.get("/staff/provinces/01").await.text().await.unwrap();
+    assert!(page.contains("Phường Ba Đình") && page.contains("Cronbach"));
+    let found = p
+        .get("/staff/provinces/01?q=ngoc+ha")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("Phường Ngọc Hà") && !found.contains("Phường Ba Đình"));
+    let by_n = p
+        .get("/staff/provinces/01?sort=n")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first_row = by_n.split("<tbody>").nth(1).unwrap();
+    assert!(
+        first_row.find("00004").unwrap() < 400,
+        "the ward with responses first when sorted by n"
+    );
+    let bo = signed_in(app, "bo@example.vn", "ministry").await;
+    assert_eq!(bo.get("/staff/wards/00004").await.status(), 200);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ministry_sees_the_pilot_group_side_by_side() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.staff.pilot_wards = vec!["00004".into(), "25747".into()];
+    })
+    .await;
+    let bo = signed_in(&app, "bo@example.vn", "ministry").await;
+    let page = bo.get("/staff").await.text().await.unwrap();
+    let pilot = &page[page.find("h-pilot").expect("the pilot table")..];
+    assert!(pilot.contains("Phường Ba Đình") && pilot.contains("Phường Thủ Dầu Một"));
+    let p = signed_in(&app, "p@example.vn", "province:01").await;
+    assert!(
+        !p.get("/staff")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("h-pilot")
+    );
+    app.finish().await;
+}
+
+/// Volatile parts of a page (tokens, receipts, times, ids, the config hash) made stable.
+fn redact(page: &str) -> String {
+    let rules = [
+        (r"[0-9a-f]{64}", "[TOKEN]"),
+        (
+            r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}",
+            "[RECEIPT]",
+        ),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[TIME]"),
+        (r"feedback/\d+", "feedback/[ID]"),
+        (r"v1 · [0-9a-f]{16}", "v1 · [HASH]"),
+    ];
+    let mut s = page.to_string();
+    for (re, to) in rules {
+        s = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&s, to)
+            .into_owned();
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_of_the_main_pages() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let anon = Browser::new(&app);
+    insta::assert_snapshot!(
+        "login",
+        redact(&anon.get("/staff/login").await.text().await.unwrap())
+    );
+    submit(&app, "00004", "Đèn đường hẻm 12 bị hỏng, gọi 0987654321", 2).await;
+    let w = signed_in(&app, "w@example.vn", "ward:00004").await;
+    insta::assert_snapshot!(
+        "inbox",
+        redact(
+            &w.get("/staff/wards/00004/feedback")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    let id = app.count("SELECT MIN(id) FROM responses").await;
+    insta::assert_snapshot!(
+        "feedback_item",
+        redact(
+            &w.get(&format!("/staff/wards/00004/feedback/{id}"))
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    insta::assert_snapshot!(
+        "ward_dashboard",
+        redact(
+            &w.get("/staff/wards/00004?period=2025-Q1")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    let p = signed_in(&app, "p@example.vn", "province:79").await;
+    insta::assert_snapshot!(
+        "province",
+        redact(
+            &p.get("/staff/provinces/79?period=2025-Q1&q=thu")
+                .await
+                .text()
+                .await
+                .unwrap()
+        )
+    );
+    app.finish().await;
+}

@@ -204,7 +204,7 @@ async fn logout(
     staff: Staff,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     staff::delete_session(&state.db, &staff.session).await?;
@@ -260,7 +260,7 @@ async fn change_password(
     staff: Staff,
     Form(f): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;

@@ -289,7 +289,7 @@ async fn change_status(
     Path((ward_code, id)): Path<(String, String)>,
     Form(f): Form<StatusForm>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
@@ -330,7 +330,7 @@ async fn assign(
     Path((ward_code, id)): Path<(String, String)>,
     Form(f): Form<AssignForm>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
@@ -381,7 +381,7 @@ async fn add_note(
     Path((ward_code, id)): Path<(String, String)>,
     Form(f): Form<NoteForm>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
@@ -411,7 +411,7 @@ async fn add_reply(
     Path((ward_code, id)): Path<(String, String)>,
     Form(f): Form<NoteForm>,
 ) -> AppResult<Response> {
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;

@@ -18,8 +18,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/mail/{id}/retry", post(retry))
 }
 
-/// Kinds of message that go to residents: their address is masked even for the ministry.
-const RESIDENT_KINDS: [&str; 2] = ["reply", "followup"];
+use crate::mail::outbox::RESIDENT_KINDS;
 
 async fn page(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {
     if !staff.scope().is_ministry() {
@@ -70,7 +69,7 @@ async fn retry(
     if !staff.scope().is_ministry() {
         return Err(AppError::NotFound);
     }
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;

@@ -18,17 +18,20 @@ use crate::store::staff::{StaffUser, load_session};
 
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod exports;
 pub mod feedback;
 pub mod mail;
 pub mod overview;
 pub mod reset;
+pub mod svg;
 pub mod tokens;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(overview::routes())
+        .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())
         .merge(tokens::routes())
@@ -53,11 +56,12 @@ impl Staff {
         &self.user.scope
     }
 
-    /// Checks the CSRF field of a state-changing form: `403` with a clear page when wrong.
-    pub fn check_csrf(&self, state: &AppState, sent: Option<&str>) -> Result<(), Response> {
+    /// Checks the CSRF field of a state-changing form: `Some(403 page)` when it is missing
+    /// or wrong, `None` when it matches the session's token.
+    pub fn check_csrf(&self, state: &AppState, sent: Option<&str>) -> Option<Response> {
         match sent {
-            Some(s) if crate::auth::same_secret(s, &self.csrf) => Ok(()),
-            _ => Err(csrf_rejected(state, self.lang)),
+            Some(s) if crate::auth::same_secret(s, &self.csrf) => None,
+            _ => Some(csrf_rejected(state, self.lang)),
         }
     }
 

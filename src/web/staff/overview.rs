@@ -11,14 +11,13 @@ use super::{Staff, render};
 use crate::app::AppState;
 use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
-use crate::store::{feedback, units};
+use crate::store::{feedback, figures, units};
 use crate::web::public::fold;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff", get(overview))
         .route("/staff/provinces/{province_code}", get(province))
-        .route("/staff/wards/{ward_code}", get(ward))
 }
 
 async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {
@@ -43,13 +42,23 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
                 .map(|p| serde_json::json!({"code": p.code, "name": p.name}))
                 .collect();
             ctx.insert("provinces", &provinces);
+            // The pilot group side by side: this quarter's figures and ward score.
+            let quarter = crate::period::Period::current_quarter();
+            let ctx_m = state.measure_ctx();
             let mut pilot = Vec::new();
             for code in &state.config.staff.pilot_wards {
                 if let Some(u) = units::find_unit(&state.db, code).await? {
-                    pilot.push(u);
+                    let score = figures::ward_score(&state.db, ctx_m, &u.code, quarter).await?;
+                    pilot.push(serde_json::json!({
+                        "code": u.code, "name": u.name, "province_name": u.province_name,
+                        "fig": super::dashboard::figures_json(&score.figures),
+                        "score": score.value.map(|v| (v * 10.0).round() / 10.0),
+                        "model_ward": score.model_ward,
+                    }));
                 }
             }
             ctx.insert("pilot", &pilot);
+            ctx.insert("quarter", &quarter.to_string());
         }
     }
     render(&state, "staff/overview.html", &ctx)
@@ -58,8 +67,13 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
 #[derive(Deserialize, Default)]
 pub struct ProvinceQuery {
     q: Option<String>,
+    period: Option<String>,
+    sort: Option<String>,
 }
 
+/// `GET /staff/provinces/{code}`: every ward with index, interval, status, change flag and
+/// rank (SPEC §5.9); sortable (`sort=rank|index|name|code|n`) and searchable (`q=`, accents
+/// optional); Cronbach's α of the province for the quarter.
 async fn province(
     State(state): State<AppState>,
     staff: Staff,
@@ -72,33 +86,52 @@ async fn province(
     let province = units::find_province(&state.db, &code)
         .await?
         .ok_or(AppError::NotFound)?;
+    let period = super::dashboard::period_of(&q.period)?;
+    let ctx_m = state.measure_ctx();
+    let ranking = figures::province_ranking(&state.db, ctx_m, &province.code, period).await?;
     let needle = q.q.as_deref().map(str::trim).unwrap_or("");
     let folded = fold(needle);
-    let wards: Vec<_> = units::units_of_province(&state.db, &province.code)
-        .await?
+    let mut rows: Vec<_> = ranking
         .into_iter()
-        .filter(|u| folded.is_empty() || fold(&u.name).contains(&folded) || u.code == needle)
-        .map(|u| serde_json::json!({"code": u.code, "name": u.name, "kind": u.kind}))
+        .filter(|r| {
+            folded.is_empty() || fold(&r.ward_name).contains(&folded) || r.ward_code == needle
+        })
+        .collect();
+    let sort = q.sort.as_deref().unwrap_or("rank");
+    let idx = |r: &figures::RankedRow| r.figures.index.map(|i| i.value).unwrap_or(-1.0);
+    match sort {
+        "index" => rows.sort_by(|a, b| idx(b).total_cmp(&idx(a))),
+        "name" => rows.sort_by_key(|a| fold(&a.ward_name)),
+        "code" => rows.sort_by(|a, b| a.ward_code.cmp(&b.ward_code)),
+        "n" => rows.sort_by_key(|b| std::cmp::Reverse(b.figures.n)),
+        _ => {} // already ranked first by rank, then unranked
+    }
+    let view: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "code": r.ward_code, "name": r.ward_name, "rank": r.rank,
+                "shrunk": r.shrunk.map(|v| (v * 10.0).round() / 10.0),
+                "fig": super::dashboard::figures_json(&r.figures),
+                "change": super::dashboard::change_str(r.change),
+            })
+        })
+        .collect();
+    let alpha = figures::province_alpha(&state.db, ctx_m, &province.code, period.quarter()).await?;
+    let alpha: Vec<serde_json::Value> = alpha
+        .into_iter()
+        .map(|(k, a)| serde_json::json!({"scale": k, "value": a.value.map(|v| (v * 1000.0).round() / 1000.0), "n": a.n}))
         .collect();
     let mut ctx = staff.context();
     ctx.insert(
         "province",
         &serde_json::json!({"code": province.code, "name": province.name}),
     );
-    ctx.insert("wards", &wards);
+    ctx.insert("wards", &view);
     ctx.insert("q", needle);
+    ctx.insert("sort", sort);
+    ctx.insert("period", &period.to_string());
+    ctx.insert("quarter", &period.quarter().to_string());
+    ctx.insert("alpha", &alpha);
     render(&state, "staff/province.html", &ctx)
-}
-
-async fn ward(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(code): Path<String>,
-) -> AppResult<Response> {
-    let ward = feedback::ward_in_scope(&state.db, staff.scope(), &code)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut ctx = staff.context();
-    ctx.insert("ward", &ward);
-    render(&state, "staff/ward.html", &ctx)
 }

@@ -73,7 +73,7 @@ async fn create(
     Form(f): Form<CreateForm>,
 ) -> AppResult<Response> {
     ministry_only(&staff)?;
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let name = f.name.trim();
@@ -103,7 +103,7 @@ async fn revoke(
     Form(f): Form<super::auth::CsrfOnly>,
 ) -> AppResult<Response> {
     ministry_only(&staff)?;
-    if let Err(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
         return Ok(r);
     }
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
