@@ -139,8 +139,8 @@ pub async fn mark_sent(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -
 
 /// The wait after the `attempts`-th failed try: `base × 2^(attempts−1)`, at most `max`.
 pub fn backoff(attempts: u32, base_secs: u64, max_secs: u64) -> Duration {
-    let exp = attempts.saturating_sub(1).min(30);
-    let secs = base_secs.saturating_mul(1u64 << exp).min(max_secs);
+    let exp = Ord::min(attempts.saturating_sub(1), 30);
+    let secs = Ord::min(base_secs.saturating_mul(1u64 << exp), max_secs);
     Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
 }
 
