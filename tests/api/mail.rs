@@ -74,14 +74,18 @@ async fn answer(app: &TestApp, ward: &str, comment: &str, overall: u8, contact: 
             form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
         ));
     }
-    let r = reqwest::Client::new()
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
         .post(app.url(&format!("/s/{ward}")))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303, "the answer is accepted");
+    let status = r.status();
+    assert_eq!(status, 303, "the answer is accepted: {}", r.text().await.unwrap_or_default());
 }
 
 async fn wait_until(app: &TestApp, sql: &str, want: i64, secs: u64) -> i64 {
