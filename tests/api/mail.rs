@@ -108,8 +108,14 @@ fn redact(s: &str) -> String {
         (r"/r/[0-9]+\.[0-9a-f]{32}/", "/r/[token]/"),
         (r"/feedback/\d+", "/feedback/[id]"),
         (r"\d{4}-Q[1-4]", "[quarter]"),
+        (r"/mail/unsubscribe/\d+\.[0-9a-f]{32}", "/mail/unsubscribe/[token]"),
+        (
+            r"/staff/reset/\d+-\d+-[0-9a-f]{16}\.[0-9a-f]{32}",
+            "/staff/reset/[token]",
+        ),
     ];
-    let mut out = s.to_string();
+    // Tera escapes `/` in HTML as `&#x2F;`: undo it so that one set of rules fits both parts.
+    let mut out = s.replace("&#x2F;", "/");
     for (re, to) in rules {
         out = regex::Regex::new(re)
             .unwrap()
