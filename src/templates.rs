@@ -157,7 +157,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "staff/reset.html",
         include_str!("../templates/staff/reset.html"),
     ),
-    ("staff/mail.html", include_str!("../templates/staff/mail.html")),
+    (
+        "staff/mail.html",
+        include_str!("../templates/staff/mail.html"),
+    ),
     (
         "public/followup.html",
         include_str!("../templates/public/followup.html"),

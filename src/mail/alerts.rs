@@ -152,7 +152,13 @@ pub async fn enqueue_alerts(
         }
         let unit = crate::store::units::find_unit(db, ward_code).await?;
         let (name, kind, unit_title) = unit
-            .map(|u| (u.name.clone(), u.kind.clone(), crate::web::reach::unit_title(&u)))
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    u.kind.clone(),
+                    crate::web::reach::unit_title(&u),
+                )
+            })
             .unwrap_or_else(|| (ward_code.to_string(), String::new(), ward_code.to_string()));
         let (_, unit_en) = unit_words(&kind);
         let ctx = AlertCtx {

@@ -102,7 +102,10 @@ mod tests {
         let k = vec!["hối lộ".to_string(), "sách nhiễu".to_string()];
         assert_eq!(matching_keywords(&k, "Cán bộ đòi HỐI LỘ!"), vec!["hối lộ"]);
         assert_eq!(matching_keywords(&k, "can bo doi hoi lo"), vec!["hối lộ"]);
-        assert_eq!(matching_keywords(&k, "bị sach nhieu nhiều lần"), vec!["sách nhiễu"]);
+        assert_eq!(
+            matching_keywords(&k, "bị sach nhieu nhiều lần"),
+            vec!["sách nhiễu"]
+        );
         // Not inside another word.
         assert!(matching_keywords(&k, "tôi chơi lô tô").is_empty());
         assert!(matching_keywords(&k, "").is_empty());

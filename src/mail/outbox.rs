@@ -113,7 +113,11 @@ pub async fn claim(
 pub const RESIDENT_KINDS: [&str; 2] = ["reply", "followup"];
 
 /// The SMTP server accepted message `id`. A resident's address is not kept past that point.
-pub async fn mark_sent(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn mark_sent(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(SENT))
         .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))

@@ -167,9 +167,19 @@ pub async fn enqueue_due_followups(
         if let (Some(resp), Some(to)) = (resp, to) {
             let unit = crate::store::units::find_unit(&txn, &resp.ward_code).await?;
             let (name, kind, unit_title) = unit
-                .map(|u| (u.name.clone(), u.kind.clone(), crate::web::reach::unit_title(&u)))
+                .map(|u| {
+                    (
+                        u.name.clone(),
+                        u.kind.clone(),
+                        crate::web::reach::unit_title(&u),
+                    )
+                })
                 .unwrap_or_else(|| {
-                    (resp.ward_code.clone(), String::new(), resp.ward_code.clone())
+                    (
+                        resp.ward_code.clone(),
+                        String::new(),
+                        resp.ward_code.clone(),
+                    )
                 });
             let (_, unit_en) = super::alerts::unit_words(&kind);
             let token = signed::sign(secret, FOLLOWUP_PURPOSE, &id.to_string());
@@ -207,7 +217,8 @@ pub async fn record_answer(
         "no" => "no",
         _ => return Ok(None),
     };
-    let Some(id) = signed::verify(secret, FOLLOWUP_PURPOSE, token).and_then(|p| p.parse::<i64>().ok())
+    let Some(id) =
+        signed::verify(secret, FOLLOWUP_PURPOSE, token).and_then(|p| p.parse::<i64>().ok())
     else {
         return Ok(None);
     };

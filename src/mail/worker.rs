@@ -64,8 +64,7 @@ pub async fn run(state: AppState, transport: Transport) {
         }
     };
     tracing::info!(to = %transport.describe(&state.config), "mail worker started");
-    let mut tick =
-        tokio::time::interval(Duration::from_millis(state.config.mail.poll_interval_ms));
+    let mut tick = tokio::time::interval(Duration::from_millis(state.config.mail.poll_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_digest_check: Option<tokio::time::Instant> = None;
     loop {

@@ -188,12 +188,14 @@ pub async fn insert_batch_mailing(
             .iter()
             .zip(&receipts)
             .zip(&stored_ids)
-            .map(|((r, receipt), (id, counted))| crate::mail::alerts::Stored {
-                id: *id,
-                receipt,
-                response: r,
-                counted: *counted,
-            })
+            .map(
+                |((r, receipt), (id, counted))| crate::mail::alerts::Stored {
+                    id: *id,
+                    receipt,
+                    response: r,
+                    counted: *counted,
+                },
+            )
             .collect();
         crate::mail::alerts::enqueue_alerts(db, mail, &stored).await?;
     }

@@ -58,8 +58,9 @@ async fn unsubscribe_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    let ok = crate::mail::signed::verify(state.secrets.server(), digest::UNSUBSCRIBE_PURPOSE, &token)
-        .is_some();
+    let ok =
+        crate::mail::signed::verify(state.secrets.server(), digest::UNSUBSCRIBE_PURPOSE, &token)
+            .is_some();
     unsubscribe_view(&state, if ok { "ask" } else { "bad" }, &token)
 }
 

@@ -85,7 +85,12 @@ async fn answer(app: &TestApp, ward: &str, comment: &str, overall: u8, contact: 
         .await
         .unwrap();
     let status = r.status();
-    assert_eq!(status, 303, "the answer is accepted: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        status,
+        303,
+        "the answer is accepted: {}",
+        r.text().await.unwrap_or_default()
+    );
 }
 
 async fn wait_until(app: &TestApp, sql: &str, want: i64, secs: u64) -> i64 {
@@ -104,11 +109,17 @@ fn redact(s: &str) -> String {
     let rules = [
         (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[datetime]"),
         (r"\d{2}/\d{2}/\d{4}", "[date]"),
-        (r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}", "[receipt]"),
+        (
+            r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}",
+            "[receipt]",
+        ),
         (r"/r/[0-9]+\.[0-9a-f]{32}/", "/r/[token]/"),
         (r"/feedback/\d+", "/feedback/[id]"),
         (r"\d{4}-Q[1-4]", "[quarter]"),
-        (r"/mail/unsubscribe/\d+\.[0-9a-f]{32}", "/mail/unsubscribe/[token]"),
+        (
+            r"/mail/unsubscribe/\d+\.[0-9a-f]{32}",
+            "/mail/unsubscribe/[token]",
+        ),
         (
             r"/staff/reset/\d+-\d+-[0-9a-f]{16}\.[0-9a-f]{32}",
             "/staff/reset/[token]",
@@ -155,7 +166,11 @@ both_mail!(ward_alerts_reach_the_wards_officers, |_| {}, |app, sink| {
     assert_eq!(rcpts, ["canbo1@cand.vn", "canbo2@cand.vn"]);
     let m = parse(&got[0].data);
     assert!(m.subject.contains("Cảnh báo phản ánh"), "{}", m.subject);
-    assert!(m.subject.contains("Công an phường Ba Đình"), "{}", m.subject);
+    assert!(
+        m.subject.contains("Công an phường Ba Đình"),
+        "{}",
+        m.subject
+    );
     assert!(
         m.text
             .contains("http://127.0.0.1:8080/staff/wards/00004/feedback"),
@@ -164,7 +179,10 @@ both_mail!(ward_alerts_reach_the_wards_officers, |_| {}, |app, sink| {
     );
     assert!(m.text.contains("1/5"), "{}", m.text);
     for part in [&got[0].data, &got[1].data, &m.text, &m.html] {
-        assert!(!part.contains(RESIDENT), "the resident's address never appears");
+        assert!(
+            !part.contains(RESIDENT),
+            "the resident's address never appears"
+        );
         assert!(!part.contains("nguoidan"), "not even encoded");
     }
     snapshot("ward_alert", &m);
@@ -204,7 +222,10 @@ both_mail!(
         let item = format!("/staff/wards/00004/feedback/{}", ids[0]);
         let page = officer.get(&item).await.text().await.unwrap();
         assert!(page.contains("/reply"), "a reply form");
-        assert!(!page.contains(RESIDENT), "the officer never sees the address");
+        assert!(
+            !page.contains(RESIDENT),
+            "the officer never sees the address"
+        );
         let other = officer
             .get(&format!("/staff/wards/00004/feedback/{}", ids[1]))
             .await
@@ -246,7 +267,11 @@ both_mail!(
             .iter()
             .find(|m| m.subject.contains("trả lời ý kiến"))
             .expect("the reply");
-        assert!(reply.text.contains("báo điện lực sửa đèn"), "{}", reply.text);
+        assert!(
+            reply.text.contains("báo điện lực sửa đèn"),
+            "{}",
+            reply.text
+        );
         let follow = parsed
             .iter()
             .find(|m| m.subject.contains("đã được giải quyết chưa"))
@@ -268,7 +293,10 @@ both_mail!(
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("Cảm ơn"));
         let page = officer.get(&item).await.text().await.unwrap();
-        assert!(page.contains("đã được giải quyết"), "the answer shows on the item");
+        assert!(
+            page.contains("đã được giải quyết"),
+            "the answer shows on the item"
+        );
         // The resident's address is not kept in the outbox once sent.
         assert_eq!(
             app.count(&format!(
@@ -283,29 +311,39 @@ both_mail!(
     }
 );
 
-both_mail!(messages_wait_while_the_server_is_down, |_| {}, |app, sink| {
-    add_user(app, "canbo@cand.vn", "ward:00004").await;
-    sink.stop().await;
-    answer(app, "00004", "Rất tệ", 1, None).await;
-    // Tried, failed, still pending.
-    let tried = wait_until(
+both_mail!(
+    messages_wait_while_the_server_is_down,
+    |_| {},
+    |app, sink| {
+        add_user(app, "canbo@cand.vn", "ward:00004").await;
+        sink.stop().await;
+        answer(app, "00004", "Rất tệ", 1, None).await;
+        // Tried, failed, still pending.
+        let tried = wait_until(
         app,
         "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND attempts >= 1 AND last_error IS NOT NULL",
         1,
         20,
     )
     .await;
-    assert_eq!(tried, 1, "the failed try is recorded and the message waits");
-    assert!(sink.messages().is_empty());
-    sink.restart().await;
-    let got = sink.wait_for(1, 20).await;
-    assert_eq!(got.len(), 1, "it arrives once the server is back");
-    assert_eq!(got[0].rcpt, ["canbo@cand.vn"]);
-    assert_eq!(
-        wait_until(app, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 1, 10).await,
-        1
-    );
-});
+        assert_eq!(tried, 1, "the failed try is recorded and the message waits");
+        assert!(sink.messages().is_empty());
+        sink.restart().await;
+        let got = sink.wait_for(1, 20).await;
+        assert_eq!(got.len(), 1, "it arrives once the server is back");
+        assert_eq!(got[0].rcpt, ["canbo@cand.vn"]);
+        assert_eq!(
+            wait_until(
+                app,
+                "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+                1,
+                10
+            )
+            .await,
+            1
+        );
+    }
+);
 
 both_mail!(
     a_message_that_keeps_failing_is_shown_to_the_ministry,
@@ -326,7 +364,10 @@ both_mail!(
         let page = ministry.get("/staff/mail").await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
-        assert!(page.contains("canbo@cand.vn") && page.contains("ward_alert"), "{page}");
+        assert!(
+            page.contains("canbo@cand.vn") && page.contains("ward_alert"),
+            "{page}"
+        );
         let ward = signed_in(app, "canbo2@cand.vn", "ward:00004").await;
         assert_eq!(ward.get("/staff/mail").await.status(), 404);
         // The ministry puts it back in the queue; it arrives once the server is back.
@@ -378,7 +419,8 @@ async fn two_workers(backend: Backend) {
     rcpts.dedup();
     assert_eq!(rcpts.len(), N, "each message exactly once");
     assert_eq!(
-        a.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await,
+        a.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+            .await,
         N as i64
     );
     b.finish().await;
@@ -412,7 +454,9 @@ async fn concurrent_claims_have_one_winner() {
         ref_key: None,
         dedup_key: None,
     };
-    hailong::mail::outbox::enqueue(&app.state.db, msg).await.unwrap();
+    hailong::mail::outbox::enqueue(&app.state.db, msg)
+        .await
+        .unwrap();
     // The worker ticks once at start; let it pass, then reset the message to unclaimed.
     tokio::time::sleep(Duration::from_millis(300)).await;
     crate::staff::exec(
@@ -471,66 +515,100 @@ async fn without_smtp_messages_are_eml_files() {
     app.finish().await;
 }
 
-both_mail!(weekly_digest_with_one_click_unsubscribe, |_| {}, |app, sink| {
-    add_user(app, "tinh@cand.vn", "province:01").await;
-    add_user(app, "bo@cand.vn", "ministry").await;
-    add_user(app, "canbo@cand.vn", "ward:00004").await;
-    let o = app.cli(&["mail", "digest"]);
-    assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
-    assert!(crate::helpers::stdout(&o).contains("enqueued 2 digests"));
-    let got = sink.wait_for(2, 20).await;
-    assert_eq!(got.len(), 2);
-    let mut rcpts: Vec<String> = got.iter().flat_map(|m| m.rcpt.clone()).collect();
-    rcpts.sort();
-    assert_eq!(rcpts, ["bo@cand.vn", "tinh@cand.vn"], "province and ministry only");
-    let (prov_raw, _) = got
-        .iter()
-        .map(|m| (m, &m.rcpt[0]))
-        .find(|(_, r)| *r == "tinh@cand.vn")
-        .unwrap();
-    let m = parse(&prov_raw.data);
-    assert!(m.subject.contains("Bản tin tuần"), "{}", m.subject);
-    assert!(m.text.contains("Hà Nội") || m.text.contains("(01)"), "{}", m.text);
-    assert_eq!(
-        m.header("List-Unsubscribe-Post"),
-        Some("List-Unsubscribe=One-Click")
-    );
-    let lu = m.header("List-Unsubscribe").expect("List-Unsubscribe").to_string();
-    let url = lu.trim_matches(['<', '>']);
-    assert!(url.starts_with("http://127.0.0.1:8080/mail/unsubscribe/"), "{url}");
-    assert!(m.text.contains(url), "the link is in the body too");
-    snapshot(
-        "digest",
-        &Parsed {
-            text: regex::Regex::new(r"/mail/unsubscribe/\d+\.[0-9a-f]{32}")
-                .unwrap()
-                .replace_all(&m.text, "/mail/unsubscribe/[token]")
-                .into_owned(),
-            html: regex::Regex::new(r"/mail/unsubscribe/\d+\.[0-9a-f]{32}")
-                .unwrap()
-                .replace_all(&m.html, "/mail/unsubscribe/[token]")
-                .into_owned(),
-            ..m.clone()
-        },
-    );
-    let path = url.trim_start_matches("http://127.0.0.1:8080");
-    // A GET only asks (a link scanner unsubscribes nobody); a tampered token is refused.
-    assert_eq!(app.get(path).await.status(), 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM mail_optouts").await, 0);
-    let bad = format!("{}x", &path[..path.len() - 1]);
-    assert_eq!(app.post_form(&bad, "List-Unsubscribe=One-Click").await.status(), 404);
-    // The one-click POST of RFC 8058.
-    let r = app.post_form(path, "List-Unsubscribe=One-Click").await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM mail_optouts").await, 1);
-    let o = app.cli(&["mail", "digest"]);
-    assert!(crate::helpers::stdout(&o).contains("enqueued 1 digests"));
-    let got = sink.wait_for(3, 20).await;
-    assert_eq!(got[2].rcpt, ["bo@cand.vn"], "the unsubscribed user gets none");
-});
+both_mail!(
+    weekly_digest_with_one_click_unsubscribe,
+    |_| {},
+    |app, sink| {
+        add_user(app, "tinh@cand.vn", "province:01").await;
+        add_user(app, "bo@cand.vn", "ministry").await;
+        add_user(app, "canbo@cand.vn", "ward:00004").await;
+        let o = app.cli(&["mail", "digest"]);
+        assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
+        assert!(crate::helpers::stdout(&o).contains("enqueued 2 digests"));
+        let got = sink.wait_for(2, 20).await;
+        assert_eq!(got.len(), 2);
+        let mut rcpts: Vec<String> = got.iter().flat_map(|m| m.rcpt.clone()).collect();
+        rcpts.sort();
+        assert_eq!(
+            rcpts,
+            ["bo@cand.vn", "tinh@cand.vn"],
+            "province and ministry only"
+        );
+        let (prov_raw, _) = got
+            .iter()
+            .map(|m| (m, &m.rcpt[0]))
+            .find(|(_, r)| *r == "tinh@cand.vn")
+            .unwrap();
+        let m = parse(&prov_raw.data);
+        assert!(m.subject.contains("Bản tin tuần"), "{}", m.subject);
+        assert!(
+            m.text.contains("Hà Nội") || m.text.contains("(01)"),
+            "{}",
+            m.text
+        );
+        assert_eq!(
+            m.header("List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let lu = m
+            .header("List-Unsubscribe")
+            .expect("List-Unsubscribe")
+            .to_string();
+        let url = lu.trim_matches(['<', '>']);
+        assert!(
+            url.starts_with("http://127.0.0.1:8080/mail/unsubscribe/"),
+            "{url}"
+        );
+        assert!(m.text.contains(url), "the link is in the body too");
+        snapshot(
+            "digest",
+            &Parsed {
+                text: regex::Regex::new(r"/mail/unsubscribe/\d+\.[0-9a-f]{32}")
+                    .unwrap()
+                    .replace_all(&m.text, "/mail/unsubscribe/[token]")
+                    .into_owned(),
+                html: regex::Regex::new(r"/mail/unsubscribe/\d+\.[0-9a-f]{32}")
+                    .unwrap()
+                    .replace_all(&m.html, "/mail/unsubscribe/[token]")
+                    .into_owned(),
+                ..m.clone()
+            },
+        );
+        let path = url.trim_start_matches("http://127.0.0.1:8080");
+        // A GET only asks (a link scanner unsubscribes nobody); a tampered token is refused.
+        assert_eq!(app.get(path).await.status(), 200);
+        assert_eq!(app.count("SELECT COUNT(*) FROM mail_optouts").await, 0);
+        let bad = format!("{}x", &path[..path.len() - 1]);
+        assert_eq!(
+            app.post_form(&bad, "List-Unsubscribe=One-Click")
+                .await
+                .status(),
+            404
+        );
+        // The one-click POST of RFC 8058.
+        let r = app.post_form(path, "List-Unsubscribe=One-Click").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(app.count("SELECT COUNT(*) FROM mail_optouts").await, 1);
+        let o = app.cli(&["mail", "digest"]);
+        assert!(crate::helpers::stdout(&o).contains("enqueued 1 digests"));
+        let got = sink.wait_for(3, 20).await;
+        assert_eq!(
+            got[2].rcpt,
+            ["bo@cand.vn"],
+            "the unsubscribed user gets none"
+        );
+    }
+);
 
 both_mail!(invitations_and_password_resets, |_| {}, |app, sink| {
-    let o = app.cli(&["users", "invite", "--email", "Moi@CAND.vn", "--role", "ward:00004"]);
+    let o = app.cli(&[
+        "users",
+        "invite",
+        "--email",
+        "Moi@CAND.vn",
+        "--role",
+        "ward:00004",
+    ]);
     assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
     let bad = app.cli(&["users", "invite", "--email", "x", "--role", "ward:00004"]);
     assert!(!bad.status.success());
@@ -562,23 +640,36 @@ both_mail!(invitations_and_password_resets, |_| {}, |app, sink| {
     let csrf = hidden_csrf(&page.text().await.unwrap());
     let pw = "mật khẩu mới thật dài 42";
     let r = b
-        .post(&path, &[("csrf", &csrf), ("password", pw), ("confirm", "khác")])
+        .post(
+            &path,
+            &[("csrf", &csrf), ("password", pw), ("confirm", "khác")],
+        )
         .await;
     assert_eq!(r.status(), 422, "the two passwords must match");
     let r = b
         .post(&path, &[("csrf", &csrf), ("password", pw), ("confirm", pw)])
         .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(b.login("moi@cand.vn", pw).await, 303, "signs in with the new password");
+    assert_eq!(
+        b.login("moi@cand.vn", pw).await,
+        303,
+        "signs in with the new password"
+    );
     // Single use.
-    assert_eq!(crate::staff::Browser::new(app).get(&path).await.status(), 404);
+    assert_eq!(
+        crate::staff::Browser::new(app).get(&path).await.status(),
+        404
+    );
     // Forgot password: the same answer for a known and an unknown address; a link only to the
     // known one.
     let f = crate::staff::Browser::new(app);
     let page = f.get("/staff/forgot").await.text().await.unwrap();
     let csrf = hidden_csrf(&page);
     let known = f
-        .post("/staff/forgot", &[("csrf", &csrf), ("email", "moi@cand.vn")])
+        .post(
+            "/staff/forgot",
+            &[("csrf", &csrf), ("email", "moi@cand.vn")],
+        )
         .await;
     assert_eq!(known.status(), 200);
     let known = known.text().await.unwrap();

@@ -103,7 +103,8 @@ async fn session(
         }
         let cmd = line.trim_end().to_ascii_uppercase();
         if cmd.starts_with("EHLO") {
-            w.write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?;
+            w.write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .await?;
         } else if cmd.starts_with("HELO") || cmd.starts_with("MAIL FROM") || cmd == "NOOP" {
             w.write_all(b"250 ok\r\n").await?;
         } else if cmd.starts_with("RSET") {
@@ -209,8 +210,11 @@ pub fn decode_words(v: &str) -> String {
                 .decode(payload)
                 .expect("base64 word")
         } else {
-            quoted_printable::decode(payload.replace('_', " "), quoted_printable::ParseMode::Robust)
-                .expect("q word")
+            quoted_printable::decode(
+                payload.replace('_', " "),
+                quoted_printable::ParseMode::Robust,
+            )
+            .expect("q word")
         };
         out.push_str(&String::from_utf8(bytes).expect("utf-8 word"));
         rest = &tail[end + 2..];
@@ -256,7 +260,14 @@ pub fn parse(raw: &str) -> Parsed {
     let boundary = ctype
         .split("boundary=")
         .nth(1)
-        .map(|b| b.trim_matches('"').split(';').next().unwrap().trim_matches('"').to_string())
+        .map(|b| {
+            b.trim_matches('"')
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_string()
+        })
         .expect("a multipart message");
     let mut text = String::new();
     let mut html = String::new();

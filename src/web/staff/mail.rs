@@ -49,7 +49,10 @@ async fn page(State(state): State<AppState>, staff: Staff) -> AppResult<Response
     }
     let mut ctx = staff.context();
     ctx.insert("sections", &sections);
-    ctx.insert("n_pending", &outbox::count(&state.db, outbox::PENDING).await?);
+    ctx.insert(
+        "n_pending",
+        &outbox::count(&state.db, outbox::PENDING).await?,
+    );
     ctx.insert("n_failed", &outbox::count(&state.db, outbox::FAILED).await?);
     ctx.insert("n_sent", &outbox::count(&state.db, outbox::SENT).await?);
     render(&state, "staff/mail.html", &ctx)
