@@ -699,3 +699,32 @@ both_mail!(invitations_and_password_resets, |_| {}, |app, sink| {
     assert_eq!(f.get(&tampered).await.status(), 404);
     assert_eq!(f.get(&reset).await.status(), 200);
 });
+
+crate::both!(paper_ballots_alert_once_per_ward_and_officer, |app| {
+    add_user(app, "canbo@cand.vn", "ward:00004").await;
+    let f = app.write_file("ballots.csv", crate::cli::REFERENCE_BALLOTS);
+    let out = app.cli(&["responses", "import", &f]);
+    assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+    // Two of the twelve ballots have overall = 2: one alert listing both, to the one officer,
+    // written in the import's transaction.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'ward_alert'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'ward_alert' \
+             AND recipient = 'canbo@cand.vn' AND body_text LIKE '%vừa nhận 2 phản ánh%'"
+        )
+        .await,
+        1
+    );
+    // A refused file enqueues nothing.
+    let bad = app.write_file(
+        "bad.csv",
+        "ward_code,submitted_at,sex,age,overall\n99999,2026-02-01,m,18-34,1\n",
+    );
+    assert!(!app.cli(&["responses", "import", &bad]).status.success());
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1);
+});
