@@ -38,16 +38,7 @@ pub fn parse(
 }
 
 fn cell_of(v: &ValidatedResponse) -> Cell {
-    let sex = v.sex.map(|s| match s {
-        crate::survey::Sex::M => measure::Sex::M,
-        crate::survey::Sex::F => measure::Sex::F,
-    });
-    let age = v.age.map(|a| match a {
-        crate::survey::Age::A18_34 => measure::Age::A18_34,
-        crate::survey::Age::A35_54 => measure::Age::A35_54,
-        crate::survey::Age::A55p => measure::Age::A55p,
-    });
-    Cell::from_parts(sex, age)
+    Cell::from_parts(v.sex, v.age)
 }
 
 /// Whether a question's answers feed the measure's Likert items (dimension items and overall).

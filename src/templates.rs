@@ -184,11 +184,6 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../static/poster.css"),
     ),
-    (
-        "index.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../static/index.js"),
-    ),
 ];
 
 /// Parses every template once, at start-up.

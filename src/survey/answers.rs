@@ -27,56 +27,8 @@ pub enum Mode {
     Paper,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Sex {
-    M,
-    F,
-}
-
-impl Sex {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::M => "m",
-            Sex::F => "f",
-        }
-    }
-
-    /// `m` / `f`; `x` ("prefer not to say") and anything else are `None`.
-    pub fn parse(s: &str) -> Option<Sex> {
-        match s {
-            "m" => Some(Sex::M),
-            "f" => Some(Sex::F),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Age {
-    A18_34,
-    A35_54,
-    A55p,
-}
-
-impl Age {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Age::A18_34 => "18-34",
-            Age::A35_54 => "35-54",
-            Age::A55p => "55+",
-        }
-    }
-
-    /// `18-34` / `35-54` / `55+`; `x` and anything else are `None`.
-    pub fn parse(s: &str) -> Option<Age> {
-        match s {
-            "18-34" => Some(Age::A18_34),
-            "35-54" => Some(Age::A35_54),
-            "55+" => Some(Age::A55p),
-            _ => None,
-        }
-    }
-}
+/// Sex and age classes are the measure's own (post-stratification cells).
+pub use crate::measure::{Age, Sex};
 
 /// One answered question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -58,6 +58,19 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The caller of a request known only by its headers (for handlers that take a
+    /// `HeaderMap` rather than the extractor). `Err` is the 401 of a bad or revoked token.
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Caller, Response> {
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        parts.headers = headers.clone();
+        <Caller as FromRequestParts<AppState>>::from_request_parts(&mut parts, state).await
+    }
+}
+
 fn unauthorized(message: &str) -> Response {
     let mut r = (
         StatusCode::UNAUTHORIZED,

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |req, next| {
             security_headers(req, next, hsts)
         }))
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -113,6 +113,5 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
     ctx.insert("total", &total);
     ctx.insert("shown", &listed.len());
     ctx.insert("units", &listed);
-    ctx.insert("scripts", &["/static/index.js"]);
     Ok(html(state.tera.render("public/index.html", &ctx)?))
 }

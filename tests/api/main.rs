@@ -13,3 +13,4 @@ mod measure;
 mod public;
 mod rollup_props;
 mod staff;
+mod staff_browser;

@@ -63,6 +63,20 @@ async fn reference_vector_over_http(backend: Backend) {
     let (_, m) = json(&app, "/api/v1/wards/00004/satisfaction?period=2026-02").await;
     close(&m["index"]["value"], 66.412377);
 
+    // Cronbach's α pooled over the province's wards for the quarter (only 00004 has data).
+    let alpha = hailong::store::figures::province_alpha(
+        &app.state.db,
+        app.state.measure_ctx(),
+        "01",
+        hailong::period::Period::parse("2026-Q1").unwrap(),
+    )
+    .await
+    .unwrap();
+    let all = alpha["all"].value.expect("α of the whole scale");
+    assert!((all - 0.963975).abs() < 1e-6, "{all}");
+    assert_eq!(alpha["all"].n, 12);
+    assert!(alpha.contains_key("service") && alpha.contains_key("procedures"));
+
     // With margins: raked (four cells have fewer than 3 respondents).
     import(&app, "m.csv", &["units", "margins", "import"], MARGINS).await;
     let (_, v) = json(&app, "/api/v1/wards/00004/satisfaction?period=2026-Q1").await;

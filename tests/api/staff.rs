@@ -868,6 +868,18 @@ both!(api_tokens_shown_once_hashed_and_revocable, |app| {
     );
     assert_eq!(call(Some("Bearer hl_nope".into())).await.0, 401);
     assert_eq!(call(Some("Basic abc".into())).await.0, 401);
+    let mut h = axum::http::HeaderMap::new();
+    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    assert!(
+        Caller::from_headers(&app.state, &h)
+            .await
+            .unwrap()
+            .sees_all_values()
+    );
+    let public = Caller::from_headers(&app.state, &axum::http::HeaderMap::new())
+        .await
+        .unwrap();
+    assert!(!public.sees_all_values());
     let id = app.count("SELECT id FROM api_tokens").await;
     assert_eq!(
         bo.post(&format!("/staff/tokens/{id}/revoke"), &[("csrf", &csrf)])
