@@ -92,6 +92,15 @@ pub async fn enqueue_link(
     let mut msg = render(tera, kind, &user.email, &ctx)
         .map_err(|e| DbErr::Custom(format!("cannot render the {kind} message: {e}")))?;
     msg.ref_key = Some(format!("user:{}", user.id));
+    // At most one reset mail per user and 10 minutes, however often the form is sent (the
+    // forgot-password form must not become a way to flood a colleague's mailbox).
+    if kind == "password_reset" {
+        msg.dedup_key = Some(format!(
+            "password_reset:{}:{}",
+            user.id,
+            Utc::now().timestamp() / 600
+        ));
+    }
     outbox::enqueue(db, msg).await?;
     Ok(())
 }

@@ -680,6 +680,14 @@ both_mail!(invitations_and_password_resets, |_| {}, |app, sink| {
         .await
         .unwrap();
     assert_eq!(known, unknown, "the page tells nothing");
+    // Asking again at once sends no second mail.
+    let again = f
+        .post(
+            "/staff/forgot",
+            &[("csrf", &csrf), ("email", "moi@cand.vn")],
+        )
+        .await;
+    assert_eq!(again.status(), 200);
     let got = sink.wait_for(2, 20).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), 2);
