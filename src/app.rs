@@ -34,6 +34,8 @@ pub struct Inner {
     pub limiters: crate::ratelimit::Limiters,
     /// The server secret and the day's address key, shared by every instance via the database.
     pub secrets: crate::privacy::keys::Secrets,
+    /// Where the mail worker sends (SMTP or `.eml` files).
+    pub mail: crate::mail::transport::Transport,
 }
 
 impl Inner {
@@ -105,6 +107,7 @@ impl App {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
+        let mail = crate::mail::transport::Transport::from_config(&config)?;
         let state = AppState(Arc::new(Inner {
             db,
             config,
@@ -115,6 +118,7 @@ impl App {
             config_hash,
             limiters,
             secrets,
+            mail,
         }));
         Ok(App { listener, state })
     }
@@ -146,6 +150,10 @@ impl App {
                 self.state.db.clone(),
                 self.state.config.privacy.contact_retention_days,
                 std::time::Duration::from_secs(3600),
+            )),
+            tokio::spawn(crate::mail::worker::run(
+                self.state.clone(),
+                self.state.mail.clone(),
             )),
         ];
         let served = axum::serve(

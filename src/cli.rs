@@ -62,6 +62,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// E-mail: `mail digest` enqueues the weekly digest now (the server's worker sends it).
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Printable A4 posters with QR codes: `posters --province 01 --out DIR`, `posters revoke ID`.
     Posters(PostersArgs),
 }
@@ -146,6 +151,21 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Add a staff user without a password and e-mail them a signed, expiring link to set one.
+    Invite {
+        /// The user's e-mail address (the sign-in name and where the invitation goes).
+        #[arg(long)]
+        email: String,
+        /// `ministry`, `province:CODE` or `ward:CODE`.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Enqueue the digest for every province and ministry user now.
+    Digest,
 }
 
 #[derive(Subcommand, Debug)]
@@ -219,12 +239,18 @@ pub async fn run(cli: Cli) -> ExitCode {
                     password_stdin,
                 },
         } => crate::commands::users_add(config, &email, &role, password_stdin).await,
+        Command::Users {
+            command: UsersCommand::Invite { email, role },
+        } => crate::commands::users_invite(config, &email, &role).await,
         Command::Scores {
             command: ScoresCommand::Import { file },
         } => crate::commands::import_scores(config, &file).await,
         Command::Index {
             command: IndexCommand::Verify,
         } => crate::commands::verify(config).await,
+        Command::Mail {
+            command: MailCommand::Digest,
+        } => crate::commands::mail_digest(config).await,
         Command::Tokens {
             command:
                 TokensCommand::Issue {

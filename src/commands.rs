@@ -117,7 +117,20 @@ pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
         Ok(b) => b,
         Err(e) => return report(file, &e),
     };
-    match store::write_batch(&db, &batch).await {
+    let tera = match crate::templates::load() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: the templates are not valid: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mail = crate::mail::alerts::MailCtx {
+        tera: &tera,
+        base_url: &config.base_url,
+        cfg: &config.mail,
+    };
+    // Paper ballots alert the ward's officers like online responses (one alert per ward).
+    match store::write_batch_mailing(&db, &batch, &config.integrity, &mail).await {
         Ok(receipts) => {
             println!(
                 "imported {} paper ballots from {}",
@@ -450,4 +463,164 @@ pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: 
 fn fail_db(e: sea_orm::DbErr) -> ExitCode {
     eprintln!("error: database: {e}");
     ExitCode::from(1)
+}
+
+/// `hailong mail digest`: enqueues the digest for every province and ministry user now.
+pub async fn mail_digest(config: Config) -> ExitCode {
+    let catalog = match crate::app::load_catalog(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let Some(survey) = catalog.get(crate::app::DEFAULT_SURVEY) else {
+        eprintln!(
+            "error: the survey `{}` is missing",
+            crate::app::DEFAULT_SURVEY
+        );
+        return ExitCode::from(1);
+    };
+    let spec = crate::intake::scale_spec(survey);
+    let hash = config.method_hash();
+    let ctx = crate::store::figures::MeasureCtx {
+        spec: &spec,
+        method: &config.method,
+        criteria: &config.score.criteria,
+        config_hash: &hash,
+    };
+    let tera = match crate::templates::load() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: the templates are not valid: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let secret = match crate::privacy::keys::server_secret(&db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot read the server secret: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = async {
+        let txn = store::begin_write(&db).await?;
+        let n = crate::mail::digest::enqueue_digests(
+            &txn,
+            &tera,
+            ctx,
+            &config.base_url,
+            &secret,
+            chrono::Utc::now(),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<usize, sea_orm::DbErr>(n)
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            println!("enqueued {n} digests; the server's mail worker sends them");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: nothing was enqueued: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `hailong users invite --email E --role R`: adds the user with a random password nobody knows
+/// and enqueues, in the same transaction, an invitation with a signed, expiring link to set one.
+pub async fn users_invite(config: Config, email: &str, role: &str) -> ExitCode {
+    use crate::auth::{Scope, password};
+    use crate::store::staff::{AddUserError, add_user, normalise_email, plausible_email};
+    let email = normalise_email(email);
+    if !plausible_email(&email) {
+        eprintln!("error: `{email}` is not an e-mail address");
+        return ExitCode::from(2);
+    }
+    let scope = match Scope::parse(role) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tera = match crate::templates::load() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: the templates are not valid: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let exists = match &scope {
+        Scope::Ministry => Ok(true),
+        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
+        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
+    };
+    match exists {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
+            return ExitCode::from(1);
+        }
+        Err(e) => return fail_db(e),
+    }
+    let hash = match password::hash(&password::generate()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let secret = match crate::privacy::keys::server_secret(&db).await {
+        Ok(s) => s,
+        Err(e) => return fail_db(e),
+    };
+    let result = async {
+        let txn = store::begin_write(&db).await.map_err(AddUserError::Db)?;
+        let id = add_user(&txn, &email, &scope, &hash).await?;
+        use sea_orm::EntityTrait;
+        let user = crate::entities::staff_user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AddUserError::Db(sea_orm::DbErr::RecordNotFound("user".into())))?;
+        crate::mail::password::enqueue_link(
+            &txn,
+            &tera,
+            &config.base_url,
+            &secret,
+            &user,
+            "invite",
+            chrono::Duration::hours(i64::from(config.mail.invite_valid_hours)),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<i64, AddUserError>(id)
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            println!(
+                "invited {email} as {scope}; the invitation is in the outbox (valid {} hours)",
+                config.mail.invite_valid_hours
+            );
+            ExitCode::SUCCESS
+        }
+        Err(AddUserError::Exists(e)) => {
+            eprintln!("error: a staff user with the e-mail {e} already exists");
+            ExitCode::from(1)
+        }
+        Err(AddUserError::Db(e)) => fail_db(e),
+    }
 }

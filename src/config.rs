@@ -44,6 +44,54 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// Duplicate and burst flags (SPEC §6).
     pub integrity: IntegrityConfig,
+    /// E-mail: retries, alerts, follow-ups, links.
+    pub mail: MailConfig,
+}
+
+/// `[mail]`: the outbox worker and the messages it sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Tries before a message is marked `failed` (shown to ministry users on `/staff/mail`).
+    pub max_attempts: u32,
+    /// The wait after the first failed try; it doubles after each further failure.
+    pub backoff_base_secs: u64,
+    /// The longest wait between two tries.
+    pub backoff_max_secs: u64,
+    /// How long a worker owns a message it claimed; after that another worker may retry it.
+    pub lease_secs: u64,
+    /// How often the worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Days after an officer's reply when the resident is asked whether the issue was resolved.
+    pub followup_days: u32,
+    /// A response whose `overall` answer is at most this alerts the ward's officers.
+    pub alert_max_overall: i32,
+    /// Words in a comment or issue that alert the ward's officers (matched without accents too).
+    pub alert_keywords: Vec<String>,
+    /// Whether the worker enqueues the weekly digest (Mondays, Vietnam time).
+    pub weekly_digest: bool,
+    /// Hours an invitation link stays valid.
+    pub invite_valid_hours: u32,
+    /// Minutes a password-reset link stays valid.
+    pub reset_valid_minutes: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base_secs: 60,
+            backoff_max_secs: 6 * 3600,
+            lease_secs: 300,
+            poll_interval_ms: 2000,
+            followup_days: 7,
+            alert_max_overall: 2,
+            alert_keywords: vec!["hối lộ".into(), "tiêu cực".into(), "sách nhiễu".into()],
+            weekly_digest: true,
+            invite_valid_hours: 72,
+            reset_valid_minutes: 60,
+        }
+    }
 }
 
 /// `[staff]`: the staff console's settings.
@@ -147,6 +195,7 @@ impl Default for Config {
             staff: StaffConfig::default(),
             privacy: PrivacyConfig::default(),
             integrity: IntegrityConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -360,6 +409,35 @@ impl Config {
             return bad(
                 "integrity: burst window, baseline and minimum ≥ 1, burst_factor ≥ 1".into(),
             );
+        }
+        let ml = &self.mail;
+        if ml.max_attempts == 0
+            || ml.backoff_base_secs == 0
+            || ml.backoff_max_secs < ml.backoff_base_secs
+            || ml.lease_secs < 30
+            || ml.poll_interval_ms == 0
+            || ml.invite_valid_hours == 0
+            || ml.reset_valid_minutes == 0
+        {
+            return bad(
+                "mail: max_attempts, backoff_base_secs, poll_interval_ms and link lifetimes ≥ 1, \
+                 backoff_max_secs ≥ backoff_base_secs, lease_secs ≥ 30"
+                    .into(),
+            );
+        }
+        if let Some(url) = &self.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return bad(format!(
+                "HAILONG_SMTP_URL must start with smtp:// or smtps://, not `{}`",
+                redact_url(url)
+            ));
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad(format!(
+                "HAILONG_MAIL_FROM `{}` is not an address such as `Hài Lòng <no-reply@example.vn>`",
+                self.mail_from
+            ));
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());

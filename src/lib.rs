@@ -10,6 +10,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod intake;
+pub mod mail;
 pub mod measure;
 pub mod period;
 pub mod privacy;

@@ -7,6 +7,7 @@ mod m20261127_000002_responses;
 mod m20261127_000003_rollups;
 mod m20261127_100001_integrity;
 mod m20261127_200001_staff;
+mod m20261127_400001_mail;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_rollups::Migration),
             Box::new(m20261127_100001_integrity::Migration),
             Box::new(m20261127_200001_staff::Migration),
+            Box::new(m20261127_400001_mail::Migration),
         ]
     }
 }

@@ -54,3 +54,16 @@ pub async fn write_batch_with(
     txn.commit().await?;
     Ok(receipts)
 }
+
+/// As [`write_batch_with`], enqueuing the ward alerts the batch causes in the same transaction.
+pub async fn write_batch_mailing(
+    db: &DatabaseConnection,
+    batch: &[responses::NewResponse],
+    rules: &crate::config::IntegrityConfig,
+    mail: &crate::mail::alerts::MailCtx<'_>,
+) -> Result<Vec<String>, DbErr> {
+    let txn = begin_write(db).await?;
+    let receipts = responses::insert_batch_mailing(&txn, batch, rules, Some(mail)).await?;
+    txn.commit().await?;
+    Ok(receipts)
+}

@@ -96,6 +96,18 @@ pub async fn insert_batch_with(
     batch: &[NewResponse],
     rules: &IntegrityConfig,
 ) -> Result<Vec<String>, DbErr> {
+    insert_batch_mailing(db, batch, rules, None).await
+}
+
+/// As [`insert_batch_with`]; with `mail`, the alerts to the ward's officers that the batch
+/// causes are enqueued in the same transaction (see `crate::mail::alerts`).
+pub async fn insert_batch_mailing(
+    db: &impl ConnectionTrait,
+    batch: &[NewResponse],
+    rules: &IntegrityConfig,
+    mail: Option<&crate::mail::alerts::MailCtx<'_>>,
+) -> Result<Vec<String>, DbErr> {
+    let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
     let mut receipts = Vec::with_capacity(batch.len());
     let mut answers = Vec::new();
     let mut contacts = Vec::new();
@@ -128,6 +140,7 @@ pub async fn insert_batch_with(
         };
         let id = response::Entity::insert(row).exec(db).await?.last_insert_id;
         super::integrity::link(db, r, &checks, id).await?;
+        stored_ids.push((id, flag_reason.is_none()));
         if let Some((hash, day)) = &r.ip_hash {
             origins.push(response_origin::ActiveModel {
                 response_id: Set(id),
@@ -170,6 +183,22 @@ pub async fn insert_batch_with(
             .await?;
     }
     rollups.apply(db).await?;
+    if let Some(mail) = mail {
+        let stored: Vec<crate::mail::alerts::Stored<'_>> = batch
+            .iter()
+            .zip(&receipts)
+            .zip(&stored_ids)
+            .map(
+                |((r, receipt), (id, counted))| crate::mail::alerts::Stored {
+                    id: *id,
+                    receipt,
+                    response: r,
+                    counted: *counted,
+                },
+            )
+            .collect();
+        crate::mail::alerts::enqueue_alerts(db, mail, &stored).await?;
+    }
     Ok(receipts)
 }
 

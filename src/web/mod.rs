@@ -18,6 +18,7 @@ use crate::error::{AppError, ErrorMessage};
 
 pub mod api;
 pub mod caller;
+pub mod followup;
 pub mod form;
 pub mod public;
 pub mod reach;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(api::routes())
         .merge(reach::routes())
+        .merge(followup::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)

@@ -297,10 +297,16 @@ async fn submit(
         .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
     // The redirect is sent only after the commit.
-    let receipts = crate::store::write_batch_with(
+    // The ward alert this response may cause is enqueued in the same transaction.
+    let receipts = crate::store::write_batch_mailing(
         &state.db,
         std::slice::from_ref(&new),
         &state.config.integrity,
+        &crate::mail::alerts::MailCtx {
+            tera: &state.tera,
+            base_url: &state.config.base_url,
+            cfg: &state.config.mail,
+        },
     )
     .await?;
     let receipt = receipts

@@ -107,6 +107,11 @@ impl TestApp {
         Self::spawn_inner(Some(db_url.to_string()), Backend::Sqlite, |_| {}).await
     }
 
+    /// As [`TestApp::spawn_on`], with the configuration tweaked.
+    pub async fn spawn_on_with(db_url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_inner(Some(db_url.to_string()), Backend::Sqlite, tweak).await
+    }
+
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         Self::spawn_inner(None, backend, tweak).await
     }

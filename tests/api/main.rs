@@ -7,6 +7,8 @@ mod browser;
 mod cli;
 mod fuzz;
 mod integrity;
+mod mail;
+mod mailsink;
 mod measure;
 mod public;
 mod rollup_props;

@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
             "/staff/wards/{ward_code}/feedback/{id}/notes",
             post(add_note),
         )
+        .route(
+            "/staff/wards/{ward_code}/feedback/{id}/reply",
+            post(add_reply),
+        )
 }
 
 /// Free text as staff may see it: phone numbers, ID numbers, e-mails and plates masked.
@@ -236,10 +240,34 @@ async fn show(
         .filter(|s| item.status.can_move_to(*s))
         .map(Status::as_str)
         .collect();
+    let vn = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&crate::period::vietnam())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut replies = Vec::new();
+    for r in crate::mail::replies::list(&state.db, item.response.id).await? {
+        let author = staff_store::find_user(&state.db, r.author_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        replies.push(serde_json::json!({
+            "author": author,
+            "body": masked(&r.body),
+            "at": vn(r.created_at),
+            "followup_due": vn(r.followup_due_at),
+            "followup_sent": r.followup_enqueued_at.is_some(),
+            "resolved": r.resolved,
+            "answered_at": r.answered_at.map(vn),
+        }));
+    }
+    let can_reply = crate::mail::replies::can_reply(&state.db, item.response.id).await?;
     let mut ctx = staff.context();
     ctx.insert("ward", &ward);
     ctx.insert("item", &item_view(&state, &item));
     ctx.insert("notes", &notes);
+    ctx.insert("replies", &replies);
+    ctx.insert("can_reply", &can_reply);
     ctx.insert("colleagues", &colleagues);
     ctx.insert("moves", &moves);
     render(&state, "staff/feedback_item.html", &ctx)
@@ -370,6 +398,52 @@ async fn add_note(
         "feedback_note",
         &format!("response:{}", item.response.id),
         serde_json::json!({"ward": ward.code}),
+    )
+    .await;
+    Ok(see_other(&item_url(&ward.code, item.response.id)))
+}
+
+/// `POST …/feedback/{id}/reply`: the reply is stored and enqueued to the resident's address
+/// in one transaction; the officer never sees the address.
+async fn add_reply(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((ward_code, id)): Path<(String, String)>,
+    Form(f): Form<NoteForm>,
+) -> AppResult<Response> {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
+    let body = f.body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        return Err(AppError::BadRequest(
+            "Thư trả lời phải có từ 1 đến 4000 ký tự. / A reply must have 1 to 4000 characters."
+                .into(),
+        ));
+    }
+    let sent = crate::mail::replies::send_reply(
+        &state.db,
+        &state.tera,
+        &state.config.mail,
+        &ward,
+        &item.response,
+        staff.user.id,
+        body,
+    )
+    .await?;
+    let Some(reply_id) = sent else {
+        return Err(AppError::BadRequest(
+            "Người dân không để lại địa chỉ hoặc không đồng ý nhận trả lời. / The resident left no address or did not agree to a reply."
+                .into(),
+        ));
+    };
+    audit::record(
+        &state,
+        Some(&staff.user),
+        "feedback_reply",
+        &format!("response:{}", item.response.id),
+        serde_json::json!({"ward": ward.code, "reply": reply_id}),
     )
     .await;
     Ok(see_other(&item_url(&ward.code, item.response.id)))

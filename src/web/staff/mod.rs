@@ -21,7 +21,9 @@ pub mod auth;
 pub mod dashboard;
 pub mod exports;
 pub mod feedback;
+pub mod mail;
 pub mod overview;
+pub mod reset;
 pub mod svg;
 pub mod tokens;
 
@@ -34,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .merge(exports::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
+        .merge(mail::routes())
+        .merge(reset::routes())
 }
 
 /// A signed-in staff member (a live server-side session).

@@ -1,0 +1,114 @@
+//! E-mail that is never lost: messages are rendered from `templates/email/<name>/` and written
+//! to the `outbox` table in the same transaction as the event that causes them
+//! ([`outbox::enqueue`]); a background worker ([`worker`]) claims due messages with a lease,
+//! sends them through lettre ([`transport`]) and retries with exponential backoff.
+//!
+//! Delivery is at-least-once: a message is marked `sent` only after the SMTP server accepted
+//! it, so a crash between the two sends it again once its lease runs out.
+
+pub mod alerts;
+pub mod digest;
+pub mod outbox;
+pub mod password;
+pub mod replies;
+pub mod signed;
+pub mod transport;
+pub mod worker;
+
+use serde::Serialize;
+
+/// A message ready to be enqueued: rendered, with its recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// `ward_alert`, `reply`, `followup`, `digest`, `invite` or `password_reset`.
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Extra headers (e.g. `List-Unsubscribe`).
+    pub headers: Vec<(String, String)>,
+    /// What caused the message, e.g. `response:42`.
+    pub ref_key: Option<String>,
+    /// Enqueue-once key: a second message with the same key is silently dropped.
+    pub dedup_key: Option<String>,
+}
+
+/// Renders `templates/email/<name>/{subject.txt,text.txt,html.html}` into a [`Message`].
+pub fn render(
+    tera: &tera::Tera,
+    kind: &'static str,
+    to: &str,
+    ctx: &impl Serialize,
+) -> Result<Message, tera::Error> {
+    let ctx = tera::Context::from_serialize(ctx)?;
+    let subject = tera.render(&format!("email/{kind}/subject.txt"), &ctx)?;
+    // A subject is one line, whatever the template's line breaks.
+    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Message {
+        kind,
+        to: to.to_string(),
+        subject,
+        text: tera.render(&format!("email/{kind}/text.txt"), &ctx)?,
+        html: tera.render(&format!("email/{kind}/html.html"), &ctx)?,
+        headers: Vec::new(),
+        ref_key: None,
+        dedup_key: None,
+    })
+}
+
+/// The base URL without a trailing slash.
+pub fn base(base_url: &str) -> &str {
+    base_url.trim_end_matches('/')
+}
+
+/// Lower case, accents removed (`đ` → `d`), every run of non-alphanumerics one space, padded
+/// with spaces: the form keywords are matched in, as whole words.
+pub fn fold(text: &str) -> String {
+    let ascii = deunicode::deunicode(&text.to_lowercase()).to_lowercase();
+    let mut out = String::from(" ");
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// The keywords found in `text` (as whole words, with or without accents).
+pub fn matching_keywords<'a>(keywords: &'a [String], text: &str) -> Vec<&'a str> {
+    let hay = fold(text);
+    keywords
+        .iter()
+        .filter(|k| {
+            let needle = fold(k);
+            !needle.trim().is_empty() && hay.contains(&needle)
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_match_with_and_without_accents_as_words() {
+        let k = vec!["hối lộ".to_string(), "sách nhiễu".to_string()];
+        assert_eq!(matching_keywords(&k, "Cán bộ đòi HỐI LỘ!"), vec!["hối lộ"]);
+        assert_eq!(matching_keywords(&k, "can bo doi hoi lo"), vec!["hối lộ"]);
+        assert_eq!(
+            matching_keywords(&k, "bị sach nhieu nhiều lần"),
+            vec!["sách nhiễu"]
+        );
+        // Not inside another word.
+        assert!(matching_keywords(&k, "tôi chơi lô tô").is_empty());
+        assert!(matching_keywords(&k, "").is_empty());
+        assert!(matching_keywords(&["  ".to_string()], "anything").is_empty());
+    }
+}
