@@ -53,7 +53,12 @@ async fn rollups_of(
             .column(rollup::Column::WardCode)
             .column(rollup::Column::Cell)
             .column(rollup::Column::Metric)
-            .column_as(Expr::col(rollup::Column::N).sum(), "n")
+            .column_as(
+                Expr::col(rollup::Column::N)
+                    .sum()
+                    .cast_as(Alias::new("BIGINT")),
+                "n",
+            )
             .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
             .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
             .filter(rollup::Column::WardCode.is_in(chunk.to_vec()))
@@ -65,8 +70,12 @@ async fn rollups_of(
             .all(db)
             .await?;
         for (ward, cell, metric, n, sum, sumsq) in rows {
-            let Some(cell) = measure::Cell::parse(&cell) else { continue };
-            out.entry(ward).or_default().add(cell, &metric, measure::Acc { n, sum, sumsq });
+            let Some(cell) = measure::Cell::parse(&cell) else {
+                continue;
+            };
+            out.entry(ward)
+                .or_default()
+                .add(cell, &metric, measure::Acc { n, sum, sumsq });
         }
     }
     Ok(out)
