@@ -736,3 +736,42 @@ crate::both!(paper_ballots_alert_once_per_ward_and_officer, |app| {
     assert!(!app.cli(&["responses", "import", &bad]).status.success());
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1);
 });
+
+both_mail!(
+    weekly_digest_lists_a_significant_drop,
+    |_| {},
+    |app, sink| {
+        add_user(app, "tinh@cand.vn", "province:01").await;
+        // Ward 00004: 40 satisfied residents last quarter, 40 dissatisfied ones this quarter.
+        let current = hailong::period::Period::current_quarter();
+        let day = |p: hailong::period::Period| format!("{}-01", p.months()[0]);
+        let mut csv =
+            String::from("ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,overall,trust\n");
+        for i in 0..40 {
+            let (hi, lo) = (4 + i % 2, 1 + i % 2);
+            csv.push_str(&format!(
+                "00004,{},m,35-54,{hi},{hi},{hi},{hi},{hi},{hi},{hi},{hi},{hi},9\n",
+                day(current.prev())
+            ));
+            csv.push_str(&format!(
+                "00004,{},f,35-54,{lo},{lo},{lo},{lo},{lo},{lo},{lo},{lo},{lo},2\n",
+                day(current)
+            ));
+        }
+        let f = app.write_file("drop.csv", &csv);
+        let o = app.cli(&["responses", "import", &f]);
+        assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
+        // The paper ballots alert the ward's officers (none here); now the digest.
+        let o = app.cli(&["mail", "digest"]);
+        assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
+        let got = sink.wait_for(1, 20).await;
+        let digest = got
+            .iter()
+            .find(|m| m.rcpt == ["tinh@cand.vn"])
+            .expect("the province user's digest");
+        let m = parse(&digest.data);
+        assert!(m.text.contains("Giảm rõ rệt"), "{}", m.text);
+        assert!(m.text.contains("Phường Ba Đình (00004)"), "{}", m.text);
+        assert!(m.text.contains("1 significant drop(s)"), "{}", m.text);
+    }
+);
