@@ -1119,3 +1119,98 @@ async fn snapshots_of_the_main_pages() {
     );
     app.finish().await;
 }
+
+crate::both!(aggregate_exports_follow_scope, |app| {
+    let f = app.write_file("b.csv", crate::cli::REFERENCE_BALLOTS);
+    assert!(app.cli(&["responses", "import", &f]).status.success());
+    let ministry = signed_in(app, "bo@bocongan.gov.vn", "ministry").await;
+    let r = ministry
+        .get("/staff/exports/aggregates.csv?period=2026-Q1&province=01")
+        .await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert!(
+        header.contains(&"index") && header.contains(&"dim_procedures") && header.contains(&"rank")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len() as i64,
+        app.count("SELECT COUNT(*) FROM units WHERE province_code = '01'")
+            .await
+    );
+    let ward = rows
+        .iter()
+        .find(|l| l.starts_with("01,00004,"))
+        .expect("ward 00004");
+    let cells: Vec<&str> = ward.split(',').collect();
+    let index: f64 = cells[header.iter().position(|h| *h == "index").unwrap()]
+        .parse()
+        .unwrap();
+    assert!((index - 66.412377).abs() < 1e-6, "{index}");
+    assert_eq!(
+        cells[header.iter().position(|h| *h == "status").unwrap()],
+        "insufficient_data"
+    );
+    let xlsx = ministry
+        .get("/staff/exports/aggregates.xlsx?period=2026-Q1&ward=00004")
+        .await;
+    assert_eq!(xlsx.status(), 200);
+    assert!(
+        xlsx.bytes().await.unwrap().starts_with(b"PK"),
+        "an XLSX (zip) file"
+    );
+    assert_eq!(
+        ministry
+            .get("/staff/exports/aggregates.csv?period=2026-Q9")
+            .await
+            .status(),
+        400
+    );
+    assert!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND target LIKE 'aggregates%'"
+        )
+        .await
+            >= 2
+    );
+
+    // A ward user gets their own ward only; anything else is 404.
+    let ward = signed_in(app, "cb@cand.vn", "ward:00004").await;
+    let text = ward
+        .get("/staff/exports/aggregates.csv?period=2026-Q1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains(",00004,"));
+    assert_eq!(
+        ward.get("/staff/exports/aggregates.csv?ward=00008")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        ward.get("/staff/exports/aggregates.csv?province=01")
+            .await
+            .status(),
+        404
+    );
+    // A province user: their province, not another.
+    let prov = signed_in(app, "tinh@cand.vn", "province:01").await;
+    assert_eq!(
+        prov.get("/staff/exports/aggregates.csv").await.status(),
+        200
+    );
+    assert_eq!(
+        prov.get("/staff/exports/aggregates.csv?province=79")
+            .await
+            .status(),
+        404
+    );
+    // Not signed in: the login page, never data.
+    let anon = app.get("/staff/exports/aggregates.csv").await;
+    assert_ne!(anon.status(), 200);
+});

@@ -33,9 +33,9 @@ const PAGE: u64 = 1000;
 
 #[derive(Deserialize, Default, Debug)]
 pub struct ExportQuery {
-    ward: Option<String>,
-    province: Option<String>,
-    period: Option<String>,
+    pub ward: Option<String>,
+    pub province: Option<String>,
+    pub period: Option<String>,
 }
 
 async fn page(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {

@@ -16,6 +16,7 @@ use crate::auth::session::{SESSION_COOKIE, read_cookie};
 use crate::error::{AppError, AppResult};
 use crate::store::staff::{StaffUser, load_session};
 
+pub mod aggregates;
 pub mod audit;
 pub mod auth;
 pub mod dashboard;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())
+        .merge(aggregates::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
         .merge(mail::routes())
