@@ -431,3 +431,77 @@ pub async fn set_criterion(
         .await?;
     Ok(())
 }
+
+/// The national figures of a period: every ward's counted responses pooled, unweighted (the
+/// wards' population margins differ, so no post-stratification applies to the pool).
+pub async fn national_figures(
+    db: &impl ConnectionTrait,
+    ctx: MeasureCtx<'_>,
+    period: Period,
+) -> Result<WardFigures, DbErr> {
+    let rows: Vec<(String, String, i64, f64, f64)> = rollup::Entity::find()
+        .select_only()
+        .column(rollup::Column::Cell)
+        .column(rollup::Column::Metric)
+        .column_as(
+            Expr::col(rollup::Column::N)
+                .sum()
+                .cast_as(Alias::new("BIGINT")),
+            "n",
+        )
+        .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
+        .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
+        .filter(rollup::Column::Month.is_in(period.months()))
+        .group_by(rollup::Column::Cell)
+        .group_by(rollup::Column::Metric)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut pooled = Rollup::new();
+    for (cell, metric, n, sum, sumsq) in rows {
+        if let Some(cell) = measure::Cell::parse(&cell) {
+            pooled.add(cell, &metric, measure::Acc { n, sum, sumsq });
+        }
+    }
+    Ok(measure::figures(ctx.spec, &pooled, None, ctx.method))
+}
+
+/// The national trend from `from` to `to`, each point with the Welch test against the period
+/// before it (one test per period, so no multiple-testing correction applies).
+pub async fn national_trend(
+    db: &impl ConnectionTrait,
+    ctx: MeasureCtx<'_>,
+    from: Period,
+    to: Period,
+) -> Result<Vec<TrendPoint>, DbErr> {
+    let mut points = Vec::new();
+    let mut previous = national_figures(db, ctx, from.prev()).await?;
+    let mut p = from;
+    while p <= to {
+        let figures = national_figures(db, ctx, p).await?;
+        let change = match (period_index(&figures), period_index(&previous)) {
+            (Some(c), Some(pr))
+                if c.status != Status::InsufficientData
+                    && pr.status != Status::InsufficientData =>
+            {
+                let input = ChangeInput {
+                    ward_code: String::new(),
+                    current: c,
+                    previous: Some(pr),
+                };
+                measure::change_flags(&[input], ctx.method.q_threshold)
+                    .first()
+                    .map(|w| w.flag)
+            }
+            _ => None,
+        };
+        previous = figures.clone();
+        points.push(TrendPoint {
+            period: p,
+            figures,
+            change,
+        });
+        p = p.next();
+    }
+    Ok(points)
+}

@@ -1214,3 +1214,49 @@ crate::both!(aggregate_exports_follow_scope, |app| {
     let anon = app.get("/staff/exports/aggregates.csv").await;
     assert_ne!(anon.status(), 200);
 });
+
+crate::both!(ministry_overview_shows_the_national_trend, |app| {
+    let f = app.write_file("b.csv", crate::cli::REFERENCE_BALLOTS);
+    assert!(app.cli(&["responses", "import", &f]).status.success());
+    // Pooled over every ward, unweighted: with one ward it is that ward's unweighted index.
+    let q1 = hailong::period::Period::parse("2026-Q1").unwrap();
+    let national =
+        hailong::store::figures::national_figures(&app.state.db, app.state.measure_ctx(), q1)
+            .await
+            .unwrap();
+    assert_eq!(national.n, 12);
+    assert!((national.index.unwrap().value - 66.412377).abs() < 1e-6);
+    let trend = hailong::store::figures::national_trend(
+        &app.state.db,
+        app.state.measure_ctx(),
+        q1.prev(),
+        q1.next(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        trend.iter().map(|p| p.figures.n).collect::<Vec<_>>(),
+        vec![0, 12, 0]
+    );
+    let ministry = signed_in(app, "bo@bocongan.gov.vn", "ministry").await;
+    let page = ministry.get("/staff").await.text().await.unwrap();
+    assert!(
+        page.contains("Xu hướng toàn quốc"),
+        "national trend section"
+    );
+    assert!(page.contains("<svg"), "a server-drawn chart");
+    if hailong::period::Period::current_quarter() <= (0..7).fold(q1, |p, _| p.next()) {
+        assert!(page.contains("66.4"), "the pooled 2026-Q1 index is listed");
+    }
+    // Other roles do not get it.
+    let ward = signed_in(app, "cb@cand.vn", "ward:00004").await;
+    assert!(
+        !ward
+            .get("/staff")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Xu hướng toàn quốc")
+    );
+});

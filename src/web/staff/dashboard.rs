@@ -61,7 +61,7 @@ pub fn change_str(c: Option<ChangeFlag>) -> Option<&'static str> {
     })
 }
 
-fn svg_points(points: &[figures::TrendPoint]) -> Vec<SvgPoint> {
+pub(super) fn svg_points(points: &[figures::TrendPoint]) -> Vec<SvgPoint> {
     points
         .iter()
         .map(|p| SvgPoint {

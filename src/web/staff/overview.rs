@@ -59,6 +59,29 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
             }
             ctx.insert("pilot", &pilot);
             ctx.insert("quarter", &quarter.to_string());
+            // The national trend over the last eight quarters.
+            let from = (0..7).fold(quarter, |p, _| p.prev());
+            let national = figures::national_trend(&state.db, ctx_m, from, quarter).await?;
+            let title = if staff.lang == crate::survey::Lang::En {
+                "National satisfaction index by quarter (all wards pooled), 95% interval"
+            } else {
+                "Chỉ số hài lòng toàn quốc theo quý (gộp mọi phường, xã), khoảng tin cậy 95%"
+            };
+            ctx.insert(
+                "national_svg",
+                &super::svg::trend(title, &super::dashboard::svg_points(&national)),
+            );
+            let rows: Vec<_> = national
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "period": p.period.to_string(),
+                        "fig": super::dashboard::figures_json(&p.figures),
+                        "change": super::dashboard::change_str(p.change),
+                    })
+                })
+                .collect();
+            ctx.insert("national", &rows);
         }
     }
     render(&state, "staff/overview.html", &ctx)
