@@ -74,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff/audit.html"),
     ),
     (
+        "staff/flagged.html",
+        include_str!("../templates/staff/flagged.html"),
+    ),
+    (
         "email/ward_alert/subject.txt",
         include_str!("../templates/email/ward_alert/subject.txt"),
     ),

@@ -1260,3 +1260,66 @@ crate::both!(ministry_overview_shows_the_national_trend, |app| {
             .contains("Xu hướng toàn quốc")
     );
 });
+
+crate::both!(reviewers_include_flagged_responses, |app| {
+    // The same phone answers twice this quarter: the second answer is stored flagged.
+    assert_eq!(app.get("/s/00004").await.status(), 200);
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_form("/s/00004", crate::public::VALID)
+                .await
+                .status(),
+            303
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM responses WHERE status = 'flagged'")
+            .await,
+        1
+    );
+    let id = app
+        .count("SELECT id FROM responses WHERE status = 'flagged'")
+        .await;
+
+    // A ward user may not review (not even its own ward).
+    let ward = signed_in(app, "cb@cand.vn", "ward:00004").await;
+    assert_eq!(ward.get("/staff/wards/00004/flagged").await.status(), 404);
+    let csrf = ward.csrf().await;
+    let path = format!("/staff/wards/00004/flagged/{id}/include");
+    assert_eq!(ward.post(&path, &[("csrf", &csrf)]).await.status(), 404);
+
+    let prov = signed_in(app, "tinh@cand.vn", "province:01").await;
+    let page = prov.get("/staff/wards/00004/flagged").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("duplicate_device"));
+    // Another province's reviewer sees a 404; a missing CSRF token is refused.
+    let other = signed_in(app, "hcm@cand.vn", "province:79").await;
+    assert_eq!(other.get("/staff/wards/00004/flagged").await.status(), 404);
+    assert_eq!(prov.post(&path, &[]).await.status(), 403);
+    let csrf = prov.csrf().await;
+    assert_eq!(prov.post(&path, &[("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM responses WHERE status = 'flagged'")
+            .await,
+        0
+    );
+    assert!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE target = 'response:{id}'"
+        ))
+        .await
+            >= 1
+    );
+    let out = app.cli(&["index", "verify"]);
+    assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+    // And out again.
+    let path = format!("/staff/wards/00004/responses/{id}/exclude");
+    assert_eq!(prov.post(&path, &[("csrf", &csrf)]).await.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM responses WHERE status = 'flagged'")
+            .await,
+        1
+    );
+    let out = app.cli(&["index", "verify"]);
+    assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+});

@@ -25,6 +25,7 @@ pub mod feedback;
 pub mod mail;
 pub mod overview;
 pub mod reset;
+pub mod review;
 pub mod svg;
 pub mod tokens;
 
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(feedback::routes())
         .merge(exports::routes())
         .merge(aggregates::routes())
+        .merge(review::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
         .merge(mail::routes())

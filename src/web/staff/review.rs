@@ -1,0 +1,125 @@
+//! The review queue of flagged responses (SPEC §6): `GET /staff/wards/{code}/flagged` lists a
+//! ward's flagged responses with their reasons; a reviewer includes one in the index
+//! (`POST …/flagged/{id}/include`) or excludes a counted one (`POST …/responses/{id}/exclude`).
+//! Each move updates the rollups and the audit log in one transaction (`store::flags`).
+//! Reviewers are province and ministry staff: a ward may not include its own flagged responses.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use sea_orm::EntityTrait;
+use serde::Deserialize;
+
+use super::{Staff, render, see_other};
+use crate::app::AppState;
+use crate::entities::response;
+use crate::error::{AppError, AppResult};
+use crate::store::{feedback, flags};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/wards/{ward_code}/flagged", get(queue))
+        .route(
+            "/staff/wards/{ward_code}/flagged/{id}/include",
+            post(include),
+        )
+        .route(
+            "/staff/wards/{ward_code}/responses/{id}/exclude",
+            post(exclude),
+        )
+}
+
+/// The ward, when the user may review it (province or ministry scope); else 404.
+async fn reviewable(
+    state: &AppState,
+    staff: &Staff,
+    ward_code: &str,
+) -> AppResult<crate::store::units::UnitInfo> {
+    if !staff.scope().can_enter_criteria() {
+        return Err(AppError::NotFound);
+    }
+    feedback::ward_in_scope(&state.db, staff.scope(), ward_code)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(ward_code): Path<String>,
+) -> AppResult<Response> {
+    let ward = reviewable(&state, &staff, &ward_code).await?;
+    let rows: Vec<_> = flags::flagged_of_ward(&state.db, &ward.code)
+        .await?
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "receipt": r.receipt, "channel": r.channel,
+                "submitted_at": r.submitted_at.with_timezone(&crate::period::vietnam()).format("%Y-%m-%d %H:%M").to_string(),
+                "reason": r.flag_reason,
+            })
+        })
+        .collect();
+    let mut ctx = staff.context();
+    ctx.insert("ward", &ward);
+    ctx.insert("rows", &rows);
+    render(&state, "staff/flagged.html", &ctx)
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    csrf: Option<String>,
+}
+
+/// The response, when it belongs to the ward; else 404.
+async fn response_of(state: &AppState, ward: &str, id: &str) -> AppResult<response::Model> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    response::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|r| r.ward_code == ward)
+        .ok_or(AppError::NotFound)
+}
+
+async fn move_response(
+    state: &AppState,
+    staff: &Staff,
+    ward_code: &str,
+    id: &str,
+    counted: bool,
+) -> AppResult<Response> {
+    let ward = reviewable(state, staff, ward_code).await?;
+    let r = response_of(state, &ward.code, id).await?;
+    let result = if counted {
+        flags::include(&state.db, &state.catalog, r.id, &staff.user.email).await
+    } else {
+        flags::exclude(&state.db, &state.catalog, r.id, &staff.user.email).await
+    };
+    result.map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    Ok(see_other(&format!("/staff/wards/{}/flagged", ward.code)))
+}
+
+async fn include(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((ward_code, id)): Path<(String, String)>,
+    Form(f): Form<ReviewForm>,
+) -> AppResult<Response> {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    move_response(&state, &staff, &ward_code, &id, true).await
+}
+
+async fn exclude(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((ward_code, id)): Path<(String, String)>,
+    Form(f): Form<ReviewForm>,
+) -> AppResult<Response> {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    move_response(&state, &staff, &ward_code, &id, false).await
+}
