@@ -48,19 +48,12 @@ async fn rollups_of(
     // The database sums the months (a quarter is three), so each ward × cell × metric comes
     // back once, as plain tuples.
     for chunk in wards.chunks(500) {
-        let rows: Vec<(String, String, String, i64, f64, f64)> = rollup::Entity::find()
+        let keys = rollup::Entity::find()
             .select_only()
             .column(rollup::Column::WardCode)
             .column(rollup::Column::Cell)
-            .column(rollup::Column::Metric)
-            .column_as(
-                Expr::col(rollup::Column::N)
-                    .sum()
-                    .cast_as(Alias::new("BIGINT")),
-                "n",
-            )
-            .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
-            .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
+            .column(rollup::Column::Metric);
+        let rows: Vec<(String, String, String, i64, f64, f64)> = with_sums(keys)
             .filter(rollup::Column::WardCode.is_in(chunk.to_vec()))
             .filter(rollup::Column::Month.is_in(months.to_vec()))
             .group_by(rollup::Column::WardCode)
@@ -79,6 +72,19 @@ async fn rollups_of(
         }
     }
     Ok(out)
+}
+
+/// Adds the summed accumulator columns (n, Σ, Σ²) after the key columns of a rollup query;
+/// PostgreSQL sums a bigint as numeric, hence the cast.
+fn with_sums(q: sea_orm::Select<rollup::Entity>) -> sea_orm::Select<rollup::Entity> {
+    q.column_as(
+        Expr::col(rollup::Column::N)
+            .sum()
+            .cast_as(Alias::new("BIGINT")),
+        "n",
+    )
+    .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
+    .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
 }
 
 fn to_margins(rows: &[margin::Model]) -> Option<Margins> {
@@ -439,18 +445,11 @@ pub async fn national_figures(
     ctx: MeasureCtx<'_>,
     period: Period,
 ) -> Result<WardFigures, DbErr> {
-    let rows: Vec<(String, String, i64, f64, f64)> = rollup::Entity::find()
+    let keys = rollup::Entity::find()
         .select_only()
         .column(rollup::Column::Cell)
-        .column(rollup::Column::Metric)
-        .column_as(
-            Expr::col(rollup::Column::N)
-                .sum()
-                .cast_as(Alias::new("BIGINT")),
-            "n",
-        )
-        .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
-        .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
+        .column(rollup::Column::Metric);
+    let rows: Vec<(String, String, i64, f64, f64)> = with_sums(keys)
         .filter(rollup::Column::Month.is_in(period.months()))
         .group_by(rollup::Column::Cell)
         .group_by(rollup::Column::Metric)
