@@ -36,6 +36,8 @@ pub struct Inner {
     pub secrets: crate::privacy::keys::Secrets,
     /// Where the mail worker sends (SMTP or `.eml` files).
     pub mail: crate::mail::transport::Transport,
+    /// The group-commit writer that stores online submissions.
+    pub writer: crate::store::writer::Writer,
 }
 
 impl Inner {
@@ -108,6 +110,7 @@ impl App {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let mail = crate::mail::transport::Transport::from_config(&config)?;
+        let (writer, pending) = crate::store::writer::Writer::new();
         let state = AppState(Arc::new(Inner {
             db,
             config,
@@ -119,7 +122,9 @@ impl App {
             limiters,
             secrets,
             mail,
+            writer,
         }));
+        crate::store::writer::Writer::start(&state.0, pending);
         Ok(App { listener, state })
     }
 

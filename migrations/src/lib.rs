@@ -8,6 +8,7 @@ mod m20261127_000003_rollups;
 mod m20261127_100001_integrity;
 mod m20261127_200001_staff;
 mod m20261127_400001_mail;
+mod m20261127_700001_wide_rollups;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_100001_integrity::Migration),
             Box::new(m20261127_200001_staff::Migration),
             Box::new(m20261127_400001_mail::Migration),
+            Box::new(m20261127_700001_wide_rollups::Migration),
         ]
     }
 }

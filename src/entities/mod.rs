@@ -17,7 +17,6 @@ pub mod poster;
 pub mod province;
 pub mod response;
 pub mod response_origin;
-pub mod rollup;
 pub mod server_key;
 pub mod staff_session;
 pub mod staff_user;

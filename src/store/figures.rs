@@ -4,13 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::sea_query::{Alias, Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
-use crate::entities::{criteria_value, margin, rollup, unit};
+use crate::entities::{criteria_value, margin, unit};
 use crate::measure::score::{Criterion, SATISFACTION};
 use crate::measure::{
     self, Alpha, ChangeFlag, ChangeInput, Margins, MethodConfig, PeriodIndex, Rollup, ScaleSpec,
@@ -41,50 +39,7 @@ async fn rollups_of(
     wards: &[String],
     months: &[String],
 ) -> Result<HashMap<String, Rollup>, DbErr> {
-    let mut out: HashMap<String, Rollup> = HashMap::new();
-    if wards.is_empty() || months.is_empty() {
-        return Ok(out);
-    }
-    // The database sums the months (a quarter is three), so each ward × cell × metric comes
-    // back once, as plain tuples.
-    for chunk in wards.chunks(500) {
-        let keys = rollup::Entity::find()
-            .select_only()
-            .column(rollup::Column::WardCode)
-            .column(rollup::Column::Cell)
-            .column(rollup::Column::Metric);
-        let rows: Vec<(String, String, String, i64, f64, f64)> = with_sums(keys)
-            .filter(rollup::Column::WardCode.is_in(chunk.to_vec()))
-            .filter(rollup::Column::Month.is_in(months.to_vec()))
-            .group_by(rollup::Column::WardCode)
-            .group_by(rollup::Column::Cell)
-            .group_by(rollup::Column::Metric)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (ward, cell, metric, n, sum, sumsq) in rows {
-            let Some(cell) = measure::Cell::parse(&cell) else {
-                continue;
-            };
-            out.entry(ward)
-                .or_default()
-                .add(cell, &metric, measure::Acc { n, sum, sumsq });
-        }
-    }
-    Ok(out)
-}
-
-/// Adds the summed accumulator columns (n, Σ, Σ²) after the key columns of a rollup query;
-/// PostgreSQL sums a bigint as numeric, hence the cast.
-fn with_sums(q: sea_orm::Select<rollup::Entity>) -> sea_orm::Select<rollup::Entity> {
-    q.column_as(
-        Expr::col(rollup::Column::N)
-            .sum()
-            .cast_as(Alias::new("BIGINT")),
-        "n",
-    )
-    .column_as(Expr::col(rollup::Column::Sum).sum(), "sum")
-    .column_as(Expr::col(rollup::Column::Sumsq).sum(), "sumsq")
+    super::rollups::read(db, Some(wards), months, true).await
 }
 
 fn to_margins(rows: &[margin::Model]) -> Option<Margins> {
@@ -445,23 +400,10 @@ pub async fn national_figures(
     ctx: MeasureCtx<'_>,
     period: Period,
 ) -> Result<WardFigures, DbErr> {
-    let keys = rollup::Entity::find()
-        .select_only()
-        .column(rollup::Column::Cell)
-        .column(rollup::Column::Metric);
-    let rows: Vec<(String, String, i64, f64, f64)> = with_sums(keys)
-        .filter(rollup::Column::Month.is_in(period.months()))
-        .group_by(rollup::Column::Cell)
-        .group_by(rollup::Column::Metric)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut pooled = Rollup::new();
-    for (cell, metric, n, sum, sumsq) in rows {
-        if let Some(cell) = measure::Cell::parse(&cell) {
-            pooled.add(cell, &metric, measure::Acc { n, sum, sumsq });
-        }
-    }
+    let pooled = super::rollups::read(db, None, &period.months(), false)
+        .await?
+        .remove("")
+        .unwrap_or_default();
     Ok(measure::figures(ctx.spec, &pooled, None, ctx.method))
 }
 

@@ -10,10 +10,12 @@ pub mod flags;
 pub mod integrity;
 pub mod posters;
 pub mod responses;
+pub mod rollups;
 pub mod staff;
 pub mod tokens;
 pub mod units;
 pub mod verify;
+pub mod writer;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,

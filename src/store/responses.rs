@@ -1,15 +1,12 @@
 //! Writing responses: the response row, one row per answer, the contact apart, and the rollup
 //! updates — all in the caller's transaction, so that either everything is stored or nothing.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
 
 use crate::config::IntegrityConfig;
-use crate::entities::{answer, contact, response, response_origin, rollup};
+use crate::entities::{answer, contact, response, response_origin};
 use crate::measure::{Acc, Cell};
 
 /// How a response reached us (SPEC §3).
@@ -107,8 +104,30 @@ pub async fn insert_batch_mailing(
     rules: &IntegrityConfig,
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
 ) -> Result<Vec<String>, DbErr> {
+    Ok(insert_batch_outcomes(db, batch, rules, mail)
+        .await?
+        .into_iter()
+        .map(|o| o.receipt)
+        .collect())
+}
+
+/// What storing one response gave: its receipt, and the flag it was stored with, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub receipt: String,
+    pub flag: Option<String>,
+}
+
+/// As [`insert_batch_mailing`], returning each response's [`Outcome`] in batch order.
+pub async fn insert_batch_outcomes(
+    db: &impl ConnectionTrait,
+    batch: &[NewResponse],
+    rules: &IntegrityConfig,
+    mail: Option<&crate::mail::alerts::MailCtx<'_>>,
+) -> Result<Vec<Outcome>, DbErr> {
     let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
     let mut receipts = Vec::with_capacity(batch.len());
+    let mut flags = Vec::with_capacity(batch.len());
     let mut answers = Vec::new();
     let mut contacts = Vec::new();
     let mut origins = Vec::new();
@@ -168,6 +187,7 @@ pub async fn insert_batch_mailing(
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
         receipts.push(receipt);
+        flags.push(flag_reason);
     }
     for chunk in answers.chunks(500) {
         answer::Entity::insert_many(chunk.to_vec()).exec(db).await?;
@@ -199,79 +219,11 @@ pub async fn insert_batch_mailing(
             .collect();
         crate::mail::alerts::enqueue_alerts(db, mail, &stored).await?;
     }
-    Ok(receipts)
+    Ok(receipts
+        .into_iter()
+        .zip(flags)
+        .map(|(receipt, flag)| Outcome { receipt, flag })
+        .collect())
 }
 
-/// (ward code, month, cell key, metric).
-pub type RollupKey = (String, String, String, String);
-
-/// Rollup changes gathered over a batch, applied as additive upserts (safe with several
-/// writers: the database adds, nobody reads-modifies-writes).
-#[derive(Default, Debug)]
-pub struct RollupDelta(pub BTreeMap<RollupKey, Acc>);
-
-impl RollupDelta {
-    /// Adds (`sign` = 1) or removes (`sign` = -1) one response's contributions.
-    pub fn add(
-        &mut self,
-        ward: &str,
-        month: &str,
-        contributions: &[(Cell, String, Acc)],
-        sign: i64,
-    ) {
-        for (cell, metric, acc) in contributions {
-            let key = (
-                ward.to_string(),
-                month.to_string(),
-                cell.key(),
-                metric.clone(),
-            );
-            let e = self.0.entry(key).or_default();
-            if sign >= 0 {
-                e.add(acc);
-            } else {
-                e.sub(acc);
-            }
-        }
-    }
-
-    pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let models: Vec<rollup::ActiveModel> = self
-            .0
-            .into_iter()
-            .map(|((ward, month, cell, metric), acc)| rollup::ActiveModel {
-                ward_code: Set(ward),
-                month: Set(month),
-                cell: Set(cell),
-                metric: Set(metric),
-                n: Set(acc.n),
-                sum: Set(acc.sum),
-                sumsq: Set(acc.sumsq),
-            })
-            .collect();
-        let excluded = Alias::new("excluded");
-        for chunk in models.chunks(400) {
-            let mut on_conflict = OnConflict::columns([
-                rollup::Column::WardCode,
-                rollup::Column::Month,
-                rollup::Column::Cell,
-                rollup::Column::Metric,
-            ]);
-            for col in [
-                rollup::Column::N,
-                rollup::Column::Sum,
-                rollup::Column::Sumsq,
-            ] {
-                on_conflict.value(
-                    col,
-                    Expr::col((rollup::Entity, col)).add(Expr::col((excluded.clone(), col))),
-                );
-            }
-            rollup::Entity::insert_many(chunk.to_vec())
-                .on_conflict(on_conflict.to_owned())
-                .exec(db)
-                .await?;
-        }
-        Ok(())
-    }
-}
+pub use super::rollups::{RollupDelta, RollupKey};

@@ -6,8 +6,8 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::responses::RollupKey;
-use crate::entities::{answer, response, rollup};
+use super::rollups::RollupKey;
+use crate::entities::{answer, response};
 use crate::measure::{Acc, Cell};
 use crate::survey::catalog::Catalog;
 
@@ -73,20 +73,9 @@ pub async fn recompute(
 
 pub async fn verify(db: &DatabaseConnection, catalog: &Catalog) -> Result<VerifyReport, DbErr> {
     let (expected, responses) = recompute(db, catalog).await?;
-    let stored = rollup::Entity::find().all(db).await?;
+    let stored_map = super::rollups::read_all(db).await?;
     let mut differences = Vec::new();
     let mut seen = 0usize;
-    let mut stored_map: BTreeMap<RollupKey, Acc> = BTreeMap::new();
-    for r in stored {
-        stored_map.insert(
-            (r.ward_code, r.month, r.cell, r.metric),
-            Acc {
-                n: r.n,
-                sum: r.sum,
-                sumsq: r.sumsq,
-            },
-        );
-    }
     let zero = Acc::default();
     let mut keys: Vec<&RollupKey> = expected.keys().chain(stored_map.keys()).collect();
     keys.sort();

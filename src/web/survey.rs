@@ -296,35 +296,16 @@ async fn submit(
         .as_deref()
         .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
-    // The redirect is sent only after the commit.
-    // The ward alert this response may cause is enqueued in the same transaction.
-    let receipts = crate::store::write_batch_mailing(
-        &state.db,
-        std::slice::from_ref(&new),
-        &state.config.integrity,
-        &crate::mail::alerts::MailCtx {
-            tera: &state.tera,
-            base_url: &state.config.base_url,
-            cfg: &state.config.mail,
-        },
-    )
-    .await?;
-    let receipt = receipts
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::Internal("no receipt".into()))?;
+    // The group-commit writer stores it, with the ward alert it may cause, and answers after
+    // the commit: the redirect is sent only then.
+    let outcome = state.writer.submit(new).await?;
+    let receipt = outcome.receipt;
     // Two uses of one token at the same moment: the loser is stored flagged (never dropped)
     // and told, like any second use, that its answer is not counted.
-    if new.token_hash.is_some() {
-        let stored = response::Entity::find()
-            .filter(response::Column::Receipt.eq(receipt.clone()))
-            .one(&state.db)
-            .await?;
-        if stored.is_some_and(|r| {
-            r.flag_reason.as_deref() == Some(crate::store::integrity::TOKEN_INVALID)
-        }) {
-            return Ok(token_refused(TokenStatus::Used, lang));
-        }
+    if channel == Channel::Token
+        && outcome.flag.as_deref() == Some(crate::store::integrity::TOKEN_INVALID)
+    {
+        return Ok(token_refused(TokenStatus::Used, lang));
     }
     let mut location = format!("/s/{}/thanks?r={receipt}", unit.code);
     if lang == Lang::En {

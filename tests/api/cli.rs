@@ -74,9 +74,12 @@ both!(paper_ballots_import_atomically_and_verify, |app| {
     use sea_orm::ConnectionTrait;
     app.state
         .db
-        .execute_unprepared(
-            "UPDATE rollups SET n = n + 1 WHERE metric = 'score' AND cell = 'm:55+'",
-        )
+        .execute_unprepared(&format!(
+            "UPDATE rollup_cells SET n{slot} = n{slot} + 1 WHERE cell = 'm:55+'",
+            slot = app
+                .count("SELECT CAST(slot AS BIGINT) AS n FROM rollup_slots WHERE metric = 'score'")
+                .await
+        ))
         .await
         .unwrap();
     let out = app.cli(&["index", "verify"]);

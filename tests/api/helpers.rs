@@ -85,6 +85,16 @@ pub async fn fresh_postgres(admin_url: &str) -> (String, String, String) {
     )
 }
 
+/// Drops a database made by [`fresh_postgres`] (best effort).
+pub async fn drop_postgres(admin_url: &str, name: &str) {
+    if let Ok(db) = Database::connect(admin_url).await {
+        let _ = db
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        db.close().await.ok();
+    }
+}
+
 pub fn test_config(db_url: &str, dir: &std::path::Path) -> Config {
     let mut cfg = Config {
         database_url: db_url.to_string(),
@@ -220,15 +230,8 @@ impl TestApp {
         if let Some(h) = self.handle.take() {
             let _ = h.await;
         }
-        if let Some((admin, name)) = self.pg_drop.take()
-            && let Ok(db) = Database::connect(&admin).await
-        {
-            {
-                let _ = db
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                db.close().await.ok();
-            }
+        if let Some((admin, name)) = self.pg_drop.take() {
+            drop_postgres(&admin, &name).await;
         }
     }
 }

@@ -10,6 +10,7 @@ mod integrity;
 mod mail;
 mod mailsink;
 mod measure;
+mod migrations;
 mod public;
 mod rollup_props;
 mod staff;

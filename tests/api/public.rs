@@ -150,7 +150,7 @@ both!(valid_submission_is_stored_then_redirected, |app| {
         1
     );
     assert!(
-        app.count("SELECT COUNT(*) AS n FROM rollups").await > 0,
+        app.count("SELECT COUNT(*) AS n FROM rollup_cells").await > 0,
         "rollups updated in the same transaction"
     );
     let page = app.get(&location).await;

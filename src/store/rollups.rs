@@ -1,0 +1,341 @@
+//! The rollups in the database: one wide row per ward × month × sex-age cell, with an
+//! (n, Σ, Σ²) column triple per metric slot (`n0, s0, q0` … `n63, s63, q63`), and the table
+//! `rollup_slots` naming the metric of each slot. A response adds to one row; a ward's quarter
+//! is at most 36 rows to read.
+//!
+//! Slots are assigned on first use, in the writing transaction, and never change. Writes are
+//! additive upserts (`n3 = n3 + excluded.n3`), so several writers (server instances on one
+//! PostgreSQL) never read-modify-write; batches are applied in key order, so two transactions
+//! lock rows in the same order and cannot deadlock on them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+
+use crate::measure::{Acc, Cell, Rollup};
+
+/// Metric slots per row (the migration creates the columns).
+pub const SLOTS: usize = 64;
+
+const TABLE: &str = "rollup_cells";
+
+/// (ward code, month, cell key, metric).
+pub type RollupKey = (String, String, String, String);
+
+fn n_col(slot: usize) -> Alias {
+    Alias::new(format!("n{slot}"))
+}
+fn s_col(slot: usize) -> Alias {
+    Alias::new(format!("s{slot}"))
+}
+fn q_col(slot: usize) -> Alias {
+    Alias::new(format!("q{slot}"))
+}
+
+/// The metric of each slot, as stored.
+#[derive(Debug, Default, Clone)]
+pub struct Slots {
+    by_metric: HashMap<String, usize>,
+    by_slot: BTreeMap<usize, String>,
+}
+
+impl Slots {
+    pub async fn load(db: &impl ConnectionTrait) -> Result<Slots, DbErr> {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT metric, slot FROM rollup_slots",
+            ))
+            .await?;
+        let mut out = Slots::default();
+        for row in rows {
+            let metric: String = row.try_get("", "metric")?;
+            let slot: i32 = row.try_get("", "slot")?;
+            let slot = usize::try_from(slot)
+                .map_err(|_| DbErr::Custom(format!("rollup slot {slot} is negative")))?;
+            out.by_metric.insert(metric.clone(), slot);
+            out.by_slot.insert(slot, metric);
+        }
+        Ok(out)
+    }
+
+    /// Loads the slots and assigns one to every metric of `metrics` that has none.
+    pub async fn ensure<'a>(
+        db: &impl ConnectionTrait,
+        metrics: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Slots, DbErr> {
+        let mut slots = Slots::load(db).await?;
+        let missing: BTreeSet<&str> = metrics
+            .into_iter()
+            .filter(|m| !slots.by_metric.contains_key(*m))
+            .collect();
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO rollup_slots (metric, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            }
+            _ => "INSERT INTO rollup_slots (metric, slot) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        };
+        for metric in missing {
+            // Another instance may take the same slot first: then look again.
+            for _ in 0..SLOTS {
+                if slots.by_metric.contains_key(metric) {
+                    break;
+                }
+                let next = slots.by_slot.keys().next_back().map_or(0, |s| s + 1);
+                if next >= SLOTS {
+                    return Err(DbErr::Custom(format!(
+                        "no rollup slot left for the metric `{metric}` (all {SLOTS} are used)"
+                    )));
+                }
+                let slot_value = i32::try_from(next).expect("fewer than 2^31 slots");
+                let inserted = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        sql,
+                        [Value::from(metric.to_string()), Value::from(slot_value)],
+                    ))
+                    .await?
+                    .rows_affected();
+                if inserted == 1 {
+                    slots.by_metric.insert(metric.to_string(), next);
+                    slots.by_slot.insert(next, metric.to_string());
+                } else {
+                    slots = Slots::load(db).await?;
+                }
+            }
+            if !slots.by_metric.contains_key(metric) {
+                return Err(DbErr::Custom(format!(
+                    "could not assign a rollup slot to `{metric}`"
+                )));
+            }
+        }
+        Ok(slots)
+    }
+
+    pub fn slot(&self, metric: &str) -> Option<usize> {
+        self.by_metric.get(metric).copied()
+    }
+}
+
+/// Rollup changes gathered over a batch, applied as additive upserts.
+#[derive(Default, Debug)]
+pub struct RollupDelta(pub BTreeMap<RollupKey, Acc>);
+
+impl RollupDelta {
+    /// Adds (`sign` = 1) or removes (`sign` = -1) one response's contributions.
+    pub fn add(
+        &mut self,
+        ward: &str,
+        month: &str,
+        contributions: &[(Cell, String, Acc)],
+        sign: i64,
+    ) {
+        for (cell, metric, acc) in contributions {
+            let key = (
+                ward.to_string(),
+                month.to_string(),
+                cell.key(),
+                metric.clone(),
+            );
+            let e = self.0.entry(key).or_default();
+            if sign >= 0 {
+                e.add(acc);
+            } else {
+                e.sub(acc);
+            }
+        }
+    }
+
+    pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let slots = Slots::ensure(db, self.0.keys().map(|k| k.3.as_str())).await?;
+        // (ward, month, cell) → slot → accumulator, in key order.
+        let mut rows: BTreeMap<(String, String, String), BTreeMap<usize, Acc>> = BTreeMap::new();
+        let mut used = BTreeSet::new();
+        for ((ward, month, cell, metric), acc) in self.0 {
+            let slot = slots
+                .slot(&metric)
+                .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
+            used.insert(slot);
+            rows.entry((ward, month, cell))
+                .or_default()
+                .entry(slot)
+                .or_default()
+                .add(&acc);
+        }
+        let used: Vec<usize> = used.into_iter().collect();
+        let mut columns = vec![
+            Alias::new("ward_code"),
+            Alias::new("month"),
+            Alias::new("cell"),
+        ];
+        for &s in &used {
+            columns.extend([n_col(s), s_col(s), q_col(s)]);
+        }
+        let table = Alias::new(TABLE);
+        let excluded = Alias::new("excluded");
+        let mut on_conflict = OnConflict::columns([
+            Alias::new("ward_code"),
+            Alias::new("month"),
+            Alias::new("cell"),
+        ]);
+        for col in columns.iter().skip(3) {
+            on_conflict.value(
+                col.clone(),
+                Expr::col((table.clone(), col.clone()))
+                    .add(Expr::col((excluded.clone(), col.clone()))),
+            );
+        }
+        // Stay under SQLite's 32,766 bound parameters per statement.
+        let per_row = columns.len();
+        let rows_per_statement = (30_000 / per_row).max(1);
+        let rows: Vec<_> = rows.into_iter().collect();
+        let zero = Acc::default();
+        for chunk in rows.chunks(rows_per_statement) {
+            let mut insert = Query::insert();
+            insert.into_table(table.clone()).columns(columns.clone());
+            for ((ward, month, cell), accs) in chunk {
+                let mut values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
+                    ward.clone().into(),
+                    month.clone().into(),
+                    cell.clone().into(),
+                ];
+                for s in &used {
+                    let a = accs.get(s).unwrap_or(&zero);
+                    values.extend([a.n.into(), a.sum.into(), a.sumsq.into()]);
+                }
+                insert
+                    .values(values)
+                    .map_err(|e| DbErr::Custom(format!("rollup insert: {e}")))?;
+            }
+            insert.on_conflict(on_conflict.clone());
+            db.execute(&insert).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The sums of the rollup rows of `months`, of the wards `wards` (every ward with `None`),
+/// per ward (with `by_ward`; otherwise everything under the key `""`).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    wards: Option<&[String]>,
+    months: &[String],
+    by_ward: bool,
+) -> Result<HashMap<String, Rollup>, DbErr> {
+    let mut out: HashMap<String, Rollup> = HashMap::new();
+    if months.is_empty() || wards.is_some_and(|w| w.is_empty()) {
+        return Ok(out);
+    }
+    let slots = Slots::load(db).await?;
+    if slots.by_slot.is_empty() {
+        return Ok(out);
+    }
+    let base = || {
+        let mut q = Query::select();
+        q.from(Alias::new(TABLE));
+        if by_ward {
+            q.column(Alias::new("ward_code"));
+        }
+        q.column(Alias::new("cell"));
+        for &s in slots.by_slot.keys() {
+            // PostgreSQL sums a bigint as numeric, hence the cast.
+            q.expr(Expr::col(n_col(s)).sum().cast_as(Alias::new("BIGINT")))
+                .expr(Expr::col(s_col(s)).sum())
+                .expr(Expr::col(q_col(s)).sum());
+        }
+        q.and_where(Expr::col(Alias::new("month")).is_in(months.to_vec()));
+        if by_ward {
+            q.group_by_col(Alias::new("ward_code"));
+        }
+        q.group_by_col(Alias::new("cell"));
+        q
+    };
+    let mut queries: Vec<SelectStatement> = Vec::new();
+    match wards {
+        Some(wards) => {
+            for chunk in wards.chunks(500) {
+                let mut q = base();
+                q.and_where(Expr::col(Alias::new("ward_code")).is_in(chunk.to_vec()));
+                queries.push(q);
+            }
+        }
+        None => queries.push(base()),
+    }
+    let slot_list: Vec<(usize, &String)> = slots.by_slot.iter().map(|(s, m)| (*s, m)).collect();
+    for q in queries {
+        for row in db.query_all(&q).await? {
+            let (ward, first) = if by_ward {
+                (row.try_get_by_index::<String>(0)?, 1)
+            } else {
+                (String::new(), 0)
+            };
+            let cell: String = row.try_get_by_index(first)?;
+            let Some(cell) = Cell::parse(&cell) else {
+                continue;
+            };
+            let rollup = out.entry(ward).or_default();
+            for (i, (_, metric)) in slot_list.iter().enumerate() {
+                let at = first + 1 + 3 * i;
+                let n: Option<i64> = row.try_get_by_index(at)?;
+                let n = n.unwrap_or(0);
+                if n == 0 {
+                    continue;
+                }
+                let sum: Option<f64> = row.try_get_by_index(at + 1)?;
+                let sumsq: Option<f64> = row.try_get_by_index(at + 2)?;
+                rollup.add(
+                    cell,
+                    metric,
+                    Acc {
+                        n,
+                        sum: sum.unwrap_or(0.0),
+                        sumsq: sumsq.unwrap_or(0.0),
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every stored accumulator that is not zero, in the long form (for `index verify`).
+pub async fn read_all(db: &impl ConnectionTrait) -> Result<BTreeMap<RollupKey, Acc>, DbErr> {
+    let slots = Slots::load(db).await?;
+    let mut out = BTreeMap::new();
+    let mut q = Query::select();
+    q.from(Alias::new(TABLE)).columns([
+        Alias::new("ward_code"),
+        Alias::new("month"),
+        Alias::new("cell"),
+    ]);
+    for &s in slots.by_slot.keys() {
+        q.columns([n_col(s), s_col(s), q_col(s)]);
+    }
+    for row in db.query_all(&q).await? {
+        let ward: String = row.try_get_by_index(0)?;
+        let month: String = row.try_get_by_index(1)?;
+        let cell: String = row.try_get_by_index(2)?;
+        for (i, metric) in slots.by_slot.values().enumerate() {
+            let at = 3 + 3 * i;
+            let acc = Acc {
+                n: row.try_get_by_index(at)?,
+                sum: row.try_get_by_index(at + 1)?,
+                sumsq: row.try_get_by_index(at + 2)?,
+            };
+            // An accumulator emptied by exclusions may keep rounding residue in Σ and Σ²;
+            // verify compares it with the tolerance it uses everywhere.
+            if acc.n != 0 || acc.sum != 0.0 || acc.sumsq != 0.0 {
+                out.insert(
+                    (ward.clone(), month.clone(), cell.clone(), metric.clone()),
+                    acc,
+                );
+            }
+        }
+    }
+    Ok(out)
+}

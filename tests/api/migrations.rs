@@ -1,0 +1,101 @@
+//! The long → wide rollup migration: rows stored in the old long table (one per metric) end up
+//! in the wide rows with the same values, on SQLite and PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::helpers::{fresh_postgres, postgres_url};
+
+/// Migrations before the wide rollups.
+const BEFORE_WIDE: u32 = 6;
+
+async fn long_to_wide(url: &str) {
+    let db = Database::connect(url).await.unwrap();
+    Migrator::up(&db, Some(BEFORE_WIDE)).await.unwrap();
+    hailong::store::units::load_shipped_if_empty(&db)
+        .await
+        .unwrap();
+    let rows = [
+        ("00004", "2026-10", "m:18-34", "resp", 3i64, 0.0f64, 0.0f64),
+        ("00004", "2026-10", "m:18-34", "score", 3, 210.5, 15000.25),
+        ("00004", "2026-10", "f:55+", "score", 1, 80.0, 6400.0),
+        (
+            "00004",
+            "2026-11",
+            "m:18-34",
+            "dim:access",
+            2,
+            150.0,
+            11250.0,
+        ),
+        ("00008", "2026-10", "x:x", "alpha:all:a1", 4, 13.0, 45.0),
+    ];
+    for (ward, month, cell, metric, n, sum, sumsq) in rows {
+        db.execute_unprepared(&format!(
+            "INSERT INTO rollups (ward_code, month, cell, metric, n, sum, sumsq) \
+             VALUES ('{ward}', '{month}', '{cell}', '{metric}', {n}, {sum}, {sumsq})"
+        ))
+        .await
+        .unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let stored = hailong::store::rollups::read_all(&db).await.unwrap();
+    let expected: BTreeMap<_, _> = rows
+        .iter()
+        .filter(|r| r.4 != 0 || r.5 != 0.0)
+        .map(|(w, m, c, metric, n, s, q)| {
+            (
+                (
+                    w.to_string(),
+                    m.to_string(),
+                    c.to_string(),
+                    metric.to_string(),
+                ),
+                hailong::measure::Acc {
+                    n: *n,
+                    sum: *s,
+                    sumsq: *q,
+                },
+            )
+        })
+        .collect();
+    assert_eq!(stored, expected);
+    let slots = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM rollup_slots",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(slots, 4, "one slot per distinct metric");
+    let old = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM rollups",
+        ))
+        .await;
+    assert!(old.is_err(), "the long table is dropped");
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn long_rollups_move_to_wide_rows_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    long_to_wide(&url).await;
+}
+
+#[tokio::test]
+async fn long_rollups_move_to_wide_rows_postgres() {
+    let Some(admin) = postgres_url("migrations::long_rollups_move_to_wide_rows_postgres") else {
+        return;
+    };
+    let (url, admin, name) = fresh_postgres(&admin).await;
+    long_to_wide(&url).await;
+    crate::helpers::drop_postgres(&admin, &name).await;
+}
