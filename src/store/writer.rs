@@ -14,6 +14,7 @@
 //! bad submission never costs the others theirs. A submission is acknowledged only after its
 //! own commit; one whose transaction failed gets the error and its handler answers 500.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use sea_orm::DbErr;
@@ -37,22 +38,54 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Counters of what the writer committed.
+#[derive(Debug, Default)]
+pub struct Stats {
+    batches: AtomicU64,
+    stored: AtomicU64,
+    split: AtomicU64,
+}
+
+impl Stats {
+    /// (transactions committed, submissions stored, failed batches split into single ones).
+    pub fn get(&self) -> (u64, u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.stored.load(Ordering::Relaxed),
+            self.split.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// The receiving end, until [`Writer::start`] hands it to the task.
-pub struct Pending(mpsc::Receiver<Job>);
+pub struct Pending(mpsc::Receiver<Job>, Arc<Stats>);
 
 impl Writer {
     pub fn new() -> (Writer, Pending) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Writer { tx }, Pending(rx))
+        let stats = Arc::new(Stats::default());
+        (
+            Writer {
+                tx,
+                stats: stats.clone(),
+            },
+            Pending(rx, stats),
+        )
     }
 
     /// Starts the writer task for the application `inner`. The task holds only a weak
     /// reference: it stops when the application is dropped and the queue is empty.
     pub fn start(inner: &Arc<Inner>, pending: Pending) {
         let weak = Arc::downgrade(inner);
-        tokio::spawn(run(weak, pending.0));
+        tokio::spawn(run(weak, pending.0, pending.1));
+    }
+
+    /// What the writer has committed since the start.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Stores `response` durably; returns after the commit.
@@ -67,7 +100,7 @@ impl Writer {
     }
 }
 
-async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>) {
+async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let Some(app) = app.upgrade() else {
@@ -78,38 +111,46 @@ async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>) {
             }
             continue;
         };
-        store(&app, &mut jobs).await;
+        store(&app, &mut jobs, &stats).await;
     }
 }
 
-/// Stores `jobs` in one transaction, or each alone if that fails; answers every job.
-async fn store(app: &Inner, jobs: &mut Vec<Job>) {
+/// Stores `jobs` and answers every job.
+async fn store(app: &Inner, jobs: &mut Vec<Job>, stats: &Stats) {
     let batch: Vec<NewResponse> = jobs.iter().map(|j| j.response.clone()).collect();
-    match commit(app, &batch).await {
-        Ok(outcomes) => {
-            for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
-            }
-        }
-        Err(e) if jobs.len() > 1 => {
-            tracing::warn!(error = %e, size = jobs.len(), "a batch failed; storing its submissions one by one");
-            for job in jobs.drain(..) {
-                let one = std::slice::from_ref(&job.response);
-                let result = commit(app, one)
-                    .await
-                    .map(|mut v| v.pop().expect("one outcome per response"));
-                let _ = job.reply.send(result);
-            }
-        }
-        Err(e) => {
-            if let Some(job) = jobs.pop() {
-                let _ = job.reply.send(Err(e));
-            }
-        }
+    let results = store_batch(app, &batch, stats).await;
+    for (job, result) in jobs.drain(..).zip(results) {
+        let _ = job.reply.send(result);
     }
 }
 
-async fn commit(app: &Inner, batch: &[NewResponse]) -> Result<Vec<Outcome>, DbErr> {
+/// Stores `batch` in one transaction, or each response alone if that fails; one result per
+/// response, in order. (What the writer task does with each batch it takes.)
+pub async fn store_batch(
+    app: &Inner,
+    batch: &[NewResponse],
+    stats: &Stats,
+) -> Vec<Result<Outcome, DbErr>> {
+    match commit(app, batch, stats).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) if batch.len() > 1 => {
+            tracing::warn!(error = %e, size = batch.len(), "a batch failed; storing its submissions one by one");
+            stats.split.fetch_add(1, Ordering::Relaxed);
+            let mut results = Vec::with_capacity(batch.len());
+            for r in batch {
+                results.push(
+                    commit(app, std::slice::from_ref(r), stats)
+                        .await
+                        .map(|mut v| v.pop().expect("one outcome per response")),
+                );
+            }
+            results
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
+async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec<Outcome>, DbErr> {
     let mail = crate::mail::alerts::MailCtx {
         tera: &app.tera,
         base_url: &app.config.base_url,
@@ -118,5 +159,9 @@ async fn commit(app: &Inner, batch: &[NewResponse]) -> Result<Vec<Outcome>, DbEr
     let txn = super::begin_write(&app.db).await?;
     let outcomes = insert_batch_outcomes(&txn, batch, &app.config.integrity, Some(&mail)).await?;
     txn.commit().await?;
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats
+        .stored
+        .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
     Ok(outcomes)
 }

@@ -15,3 +15,4 @@ mod public;
 mod rollup_props;
 mod staff;
 mod staff_browser;
+mod writer;
