@@ -1,5 +1,5 @@
 //! `hailong serve` as a child process (the real binary, as an operator runs it): started on
-//! port 0, its address read from its JSON log; stopped with SIGTERM.
+//! port 0, its address read from its JSON log; stopped with SIGTERM or killed with SIGKILL.
 //! Dropping it kills the process, so a failing test leaves nothing running.
 
 use std::io::{BufRead, BufReader};
@@ -157,6 +157,12 @@ impl ServerProcess {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: the process ends at once, in-flight requests and all.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
     }
 
     /// SIGTERM, then waits (bounded) for a clean exit; returns whether it exited with 0.
