@@ -90,8 +90,7 @@ impl App {
         let spec = crate::intake::scale_spec(survey);
         let config_hash = config.method_hash();
         let tera = crate::templates::load().context("the page templates are not valid")?;
-        let db = crate::db::open(&config.database_url).await?;
-        let loaded = crate::store::units::load_shipped_if_empty(&db).await?;
+        let (db, loaded) = crate::db::open_with_units(&config.database_url).await?;
         if loaded > 0 {
             tracing::info!(
                 units = loaded,

@@ -24,14 +24,12 @@ fn report(file: &Path, errors: &LineErrors) -> ExitCode {
 }
 
 async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
-    let db = crate::db::open(&config.database_url).await.map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(1)
-    })?;
-    units::load_shipped_if_empty(&db).await.map_err(|e| {
-        eprintln!("error: {e:#}");
-        ExitCode::from(1)
-    })?;
+    let (db, _) = crate::db::open_with_units(&config.database_url)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        })?;
     Ok(db)
 }
 

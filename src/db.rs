@@ -44,18 +44,100 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
         })
 }
 
-/// Connects and brings the schema up to date.
+/// Connects and brings the schema up to date (on PostgreSQL under the start-up lock).
 pub async fn open(url: &str) -> Result<DatabaseConnection, DbOpenError> {
     let db = connect(url).await?;
     migrate(&db, url).await?;
     Ok(db)
 }
 
+/// As [`open`], then loads the shipped unit list into an empty database, both under the
+/// start-up lock; returns the number of units loaded.
+pub async fn open_with_units(url: &str) -> anyhow::Result<(DatabaseConnection, usize)> {
+    let db = connect(url).await?;
+    let lock = StartupLock::acquire(url).await?;
+    let prepared = async {
+        migrate_unlocked(&db, url).await?;
+        crate::store::units::load_shipped_if_empty(&db).await
+    }
+    .await;
+    lock.release().await;
+    Ok((db, prepared?))
+}
+
+/// Applies the migrations (on PostgreSQL under the start-up lock).
 pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbOpenError> {
+    let lock = StartupLock::acquire(url).await?;
+    let migrated = migrate_unlocked(db, url).await;
+    lock.release().await;
+    migrated
+}
+
+async fn migrate_unlocked(db: &DatabaseConnection, url: &str) -> Result<(), DbOpenError> {
     Migrator::up(db, None)
         .await
         .map_err(|e| DbOpenError::Migrate {
             url: redact_url(url),
             cause: e.to_string(),
         })
+}
+
+/// The key of the PostgreSQL advisory lock taken around the start-up work ("HaiLong" + 1).
+pub const STARTUP_LOCK_KEY: i64 = 0x4861_694C_6F6E_6701;
+
+/// Serialises the start-up work (migrations, the first load of the unit list) of several
+/// processes starting at once on one PostgreSQL database: a session-level advisory lock held
+/// on a dedicated connection outside the pool, so that lock and unlock happen in one session.
+/// If the process dies, the session ends and PostgreSQL releases the lock. SQLite needs none.
+pub struct StartupLock(Option<sea_orm::sqlx::PgConnection>);
+
+impl StartupLock {
+    /// Takes the lock, waiting while another process holds it.
+    pub async fn acquire(url: &str) -> Result<StartupLock, DbOpenError> {
+        use sea_orm::sqlx::{self, Connection};
+        if !url.starts_with("postgres") {
+            return Ok(StartupLock(None));
+        }
+        let fail = |e: sqlx::Error| DbOpenError::Connect {
+            url: redact_url(url),
+            cause: format!("cannot take the start-up lock: {e}"),
+        };
+        let mut conn =
+            tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(url))
+                .await
+                .map_err(|_| DbOpenError::Connect {
+                    url: redact_url(url),
+                    cause: "timed out connecting for the start-up lock".into(),
+                })?
+                .map_err(fail)?;
+        let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(STARTUP_LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(fail)?;
+        if !got {
+            tracing::info!("another process is migrating the database: waiting for it");
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(STARTUP_LOCK_KEY)
+                .execute(&mut conn)
+                .await
+                .map_err(fail)?;
+        }
+        Ok(StartupLock(Some(conn)))
+    }
+
+    /// Releases the lock and closes its connection (closing alone would release it too).
+    pub async fn release(self) {
+        use sea_orm::sqlx::{self, Connection};
+        if let Some(mut conn) = self.0 {
+            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(STARTUP_LOCK_KEY)
+                .execute(&mut conn)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot release the start-up lock; closing its session");
+            }
+            let _ = conn.close().await;
+        }
+    }
 }

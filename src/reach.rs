@@ -15,8 +15,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
-    let db = crate::db::open(&config.database_url).await.map_err(fail)?;
-    units::load_shipped_if_empty(&db)
+    let (db, _) = crate::db::open_with_units(&config.database_url)
         .await
         .map_err(|e| fail(format!("{e:#}")))?;
     Ok(db)

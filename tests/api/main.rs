@@ -5,7 +5,9 @@ mod helpers;
 
 mod browser;
 mod cli;
+mod crash;
 mod fuzz;
+mod instances;
 mod integrity;
 mod mail;
 mod mailsink;
@@ -13,6 +15,7 @@ mod measure;
 mod migrations;
 mod public;
 mod rollup_props;
+mod serverproc;
 mod staff;
 mod staff_browser;
 mod writer;
