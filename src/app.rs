@@ -38,6 +38,10 @@ pub struct Inner {
     pub mail: crate::mail::transport::Transport,
     /// The group-commit writer that stores online submissions.
     pub writer: crate::store::writer::Writer,
+    /// Every unit in memory, reloaded every minute.
+    pub units: crate::store::units::UnitCache,
+    /// The survey page of each unit kind and language, rendered once.
+    pub pages: crate::web::survey::PageCache,
 }
 
 impl Inner {
@@ -76,6 +80,22 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
     })
 }
 
+/// Reloads the in-memory unit list every minute, until the application is dropped.
+fn spawn_unit_refresh(inner: &Arc<Inner>) {
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(app) = weak.upgrade() else { break };
+            if let Err(e) = app.units.refresh(&app.db).await {
+                tracing::warn!(error = %e, "cannot reload the unit list");
+            }
+        }
+    });
+}
+
 impl App {
     /// Opens the database, applies migrations, loads the unit list on an empty database,
     /// validates `surveys/`, parses templates and binds the listener.
@@ -109,7 +129,9 @@ impl App {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let mail = crate::mail::transport::Transport::from_config(&config)?;
-        let (writer, pending) = crate::store::writer::Writer::new();
+        let writer_db = crate::db::connect_writer(&config.database_url).await?;
+        let (writer, pending) = crate::store::writer::Writer::new(writer_db);
+        let units = crate::store::units::UnitCache::load(&db).await?;
         let state = AppState(Arc::new(Inner {
             db,
             config,
@@ -122,8 +144,11 @@ impl App {
             secrets,
             mail,
             writer,
+            units,
+            pages: Default::default(),
         }));
         crate::store::writer::Writer::start(&state.0, pending);
+        spawn_unit_refresh(&state.0);
         Ok(App { listener, state })
     }
 

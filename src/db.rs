@@ -44,6 +44,35 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
         })
 }
 
+/// The connection of the group-commit writer: one connection of its own, so that its page
+/// cache stays warm (in WAL mode a connection's cache is dropped whenever another connection
+/// has written) and its statements stay prepared; SQLite gets a 32 MB page cache.
+pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None);
+    if url.starts_with("sqlite:") {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-32000")
+        });
+    }
+    Database::connect(opts)
+        .await
+        .map_err(|e| DbOpenError::Connect {
+            url: redact_url(url),
+            cause: e.to_string(),
+        })
+}
+
 /// Connects and brings the schema up to date (on PostgreSQL under the start-up lock).
 pub async fn open(url: &str) -> Result<DatabaseConnection, DbOpenError> {
     let db = connect(url).await?;

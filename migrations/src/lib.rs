@@ -9,6 +9,7 @@ mod m20261127_100001_integrity;
 mod m20261127_200001_staff;
 mod m20261127_400001_mail;
 mod m20261127_700001_wide_rollups;
+mod m20261127_700002_burst_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_200001_staff::Migration),
             Box::new(m20261127_400001_mail::Migration),
             Box::new(m20261127_700001_wide_rollups::Migration),
+            Box::new(m20261127_700002_burst_index::Migration),
         ]
     }
 }

@@ -145,7 +145,15 @@ pub async fn enqueue_alerts(
         });
     }
     let mut n = 0;
+    if by_ward.is_empty() {
+        return Ok(0);
+    }
+    // One query tells which of the wards have officers at all (most batches: none).
+    let staffed = crate::store::staff::wards_with_staff(db, by_ward.keys().copied()).await?;
     for (ward_code, items) in by_ward {
+        if !staffed.contains(ward_code) {
+            continue;
+        }
         let officers = crate::store::staff::ward_staff(db, ward_code).await?;
         if officers.is_empty() {
             continue;

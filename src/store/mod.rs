@@ -34,6 +34,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Splits `items` into chunks of `max`, then of falling powers of two, so that a bulk statement
+/// over them takes one of a few shapes and its prepared form is reused (a new row count would
+/// be a new statement for the database to parse and plan).
+pub(crate) fn shaped_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let size = if rest.len() >= max {
+            max
+        } else {
+            1 << (usize::BITS - 1 - rest.len().leading_zeros())
+        };
+        let (head, tail) = rest.split_at(size);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
 /// Stores responses in one transaction; returns their receipts after the commit.
 pub async fn write_batch(
     db: &DatabaseConnection,
@@ -68,4 +87,22 @@ pub async fn write_batch_mailing(
     let receipts = responses::insert_batch_mailing(&txn, batch, rules, Some(mail)).await?;
     txn.commit().await?;
     Ok(receipts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shaped_chunks;
+
+    #[test]
+    fn chunks_take_few_shapes_and_keep_everything_in_order() {
+        for n in 0..300usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks = shaped_chunks(&items, 64);
+            let flat: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+            assert_eq!(flat, items);
+            for c in &chunks {
+                assert!(c.len() == 64 || (c.len().is_power_of_two() && c.len() < 64));
+            }
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Writing responses: the response row, one row per answer, the contact apart, and the rollup
 //! updates — all in the caller's transaction, so that either everything is stored or nothing.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
@@ -125,20 +127,18 @@ pub async fn insert_batch_outcomes(
     rules: &IntegrityConfig,
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
 ) -> Result<Vec<Outcome>, DbErr> {
-    let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
     let mut receipts = Vec::with_capacity(batch.len());
     let mut flags = Vec::with_capacity(batch.len());
-    let mut answers = Vec::new();
-    let mut contacts = Vec::new();
-    let mut origins = Vec::new();
-    let mut rollups = RollupDelta::default();
+    let mut all_checks = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
     let mut bursts = super::integrity::BurstTracker::new(rules);
+    bursts.prefetch(db, batch).await?;
+    // The checks run in batch order (a device's second response in one batch sees the first).
     for r in batch {
         let receipt = new_receipt();
-        let month = crate::period::month_key(r.submitted_at);
         let checks = super::integrity::check(db, r, &mut bursts).await?;
         let flag_reason = r.flag_reason.clone().or(checks.flag.clone());
-        let row = response::ActiveModel {
+        rows.push(response::ActiveModel {
             id: NotSet,
             receipt: Set(receipt.clone()),
             ward_code: Set(r.ward_code.clone()),
@@ -146,7 +146,7 @@ pub async fn insert_batch_outcomes(
             survey_version: Set(r.survey_version),
             channel: Set(r.channel.as_str().to_string()),
             submitted_at: Set(r.submitted_at),
-            month: Set(month.clone()),
+            month: Set(crate::period::month_key(r.submitted_at)),
             cell: Set(r.cell.key()),
             status: Set(if flag_reason.is_some() {
                 "flagged"
@@ -156,10 +156,33 @@ pub async fn insert_batch_outcomes(
             .to_string()),
             flag_reason: Set(flag_reason.clone()),
             device_hash: Set(r.device_hash.clone()),
-        };
-        let id = response::Entity::insert(row).exec(db).await?.last_insert_id;
-        super::integrity::link(db, r, &checks, id).await?;
-        stored_ids.push((id, flag_reason.is_none()));
+        });
+        all_checks.push(checks);
+        receipts.push(receipt);
+        flags.push(flag_reason);
+    }
+    // One statement per chunk; the ids come back with the receipts (RETURNING does not promise
+    // the order of the rows).
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
+    for chunk in super::shaped_chunks(&rows, 64) {
+        for m in response::Entity::insert_many(chunk.to_vec())
+            .exec_with_returning(db)
+            .await?
+        {
+            ids.insert(m.receipt, m.id);
+        }
+    }
+    let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
+    let mut answers = Vec::new();
+    let mut contacts = Vec::new();
+    let mut origins = Vec::new();
+    let mut rollups = RollupDelta::default();
+    for (((r, receipt), checks), flag) in batch.iter().zip(&receipts).zip(&all_checks).zip(&flags) {
+        let id = *ids
+            .get(receipt)
+            .ok_or_else(|| DbErr::Custom(format!("response {receipt} was not stored")))?;
+        super::integrity::link(db, r, checks, id).await?;
+        stored_ids.push((id, flag.is_none()));
         if let Some((hash, day)) = &r.ip_hash {
             origins.push(response_origin::ActiveModel {
                 response_id: Set(id),
@@ -183,23 +206,24 @@ pub async fn insert_batch_outcomes(
                 created_at: Set(r.submitted_at),
             });
         }
-        if flag_reason.is_none() {
+        if flag.is_none() {
+            let month = crate::period::month_key(r.submitted_at);
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
-        receipts.push(receipt);
-        flags.push(flag_reason);
     }
-    for chunk in answers.chunks(500) {
-        answer::Entity::insert_many(chunk.to_vec()).exec(db).await?;
-    }
-    for chunk in contacts.chunks(500) {
-        contact::Entity::insert_many(chunk.to_vec())
-            .exec(db)
+    for chunk in super::shaped_chunks(&answers, 256) {
+        answer::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
             .await?;
     }
-    for chunk in origins.chunks(500) {
+    for chunk in super::shaped_chunks(&contacts, 256) {
+        contact::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in super::shaped_chunks(&origins, 256) {
         response_origin::Entity::insert_many(chunk.to_vec())
-            .exec(db)
+            .exec_without_returning(db)
             .await?;
     }
     rollups.apply(db).await?;

@@ -155,19 +155,18 @@ impl RollupDelta {
         let slots = Slots::ensure(db, self.0.keys().map(|k| k.3.as_str())).await?;
         // (ward, month, cell) → slot → accumulator, in key order.
         let mut rows: BTreeMap<(String, String, String), BTreeMap<usize, Acc>> = BTreeMap::new();
-        let mut used = BTreeSet::new();
         for ((ward, month, cell, metric), acc) in self.0 {
             let slot = slots
                 .slot(&metric)
                 .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
-            used.insert(slot);
             rows.entry((ward, month, cell))
                 .or_default()
                 .entry(slot)
                 .or_default()
                 .add(&acc);
         }
-        let used: Vec<usize> = used.into_iter().collect();
+        // Every slot in use so far, not only this batch's: the statement keeps one shape.
+        let used: Vec<usize> = slots.by_slot.keys().copied().collect();
         let mut columns = vec![
             Alias::new("ward_code"),
             Alias::new("month"),
@@ -190,12 +189,12 @@ impl RollupDelta {
                     .add(Expr::col((excluded.clone(), col.clone()))),
             );
         }
-        // Stay under SQLite's 32,766 bound parameters per statement.
+        // Stay under SQLite's 32,766 bound parameters per statement, in few statement shapes.
         let per_row = columns.len();
-        let rows_per_statement = (30_000 / per_row).max(1);
+        let rows_per_statement = (30_000 / per_row).clamp(1, 64);
         let rows: Vec<_> = rows.into_iter().collect();
         let zero = Acc::default();
-        for chunk in rows.chunks(rows_per_statement) {
+        for chunk in super::shaped_chunks(&rows, rows_per_statement) {
             let mut insert = Query::insert();
             insert.into_table(table.clone()).columns(columns.clone());
             for ((ward, month, cell), accs) in chunk {

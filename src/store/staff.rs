@@ -146,6 +146,30 @@ pub async fn ward_staff(
         .collect())
 }
 
+/// Which of `wards` have at least one active ward officer.
+pub async fn wards_with_staff<'a>(
+    db: &impl ConnectionTrait,
+    wards: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    use sea_orm::QuerySelect;
+    let wards: Vec<String> = wards.into_iter().map(str::to_string).collect();
+    let mut out = std::collections::HashSet::new();
+    for chunk in wards.chunks(500) {
+        let found: Vec<Option<String>> = staff_user::Entity::find()
+            .select_only()
+            .column(staff_user::Column::ScopeCode)
+            .distinct()
+            .filter(staff_user::Column::Role.eq("ward"))
+            .filter(staff_user::Column::ScopeCode.is_in(chunk.to_vec()))
+            .filter(staff_user::Column::Active.eq(true))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found.into_iter().flatten());
+    }
+    Ok(out)
+}
+
 /// When sessions end.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {

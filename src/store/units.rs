@@ -317,6 +317,71 @@ pub async fn find_unit(
     }))
 }
 
+/// Every unit in memory, because the public pages look one up on every request. A unit not
+/// found is looked up in the database (an import made while the server runs is seen at once);
+/// [`UnitCache::refresh`] reloads the whole list (the server does so every minute, so a
+/// renamed or removed unit is seen within a minute).
+#[derive(Default)]
+pub struct UnitCache {
+    map: std::sync::RwLock<std::sync::Arc<HashMap<String, UnitInfo>>>,
+}
+
+impl UnitCache {
+    pub async fn load(db: &impl ConnectionTrait) -> Result<UnitCache, sea_orm::DbErr> {
+        let cache = UnitCache::default();
+        cache.refresh(db).await?;
+        Ok(cache)
+    }
+
+    /// Reloads every unit (two queries).
+    pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+        let names: HashMap<String, String> = province::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.code, p.name))
+            .collect();
+        let map: HashMap<String, UnitInfo> = unit::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| {
+                (
+                    u.code.clone(),
+                    UnitInfo {
+                        province_name: names.get(&u.province_code).cloned().unwrap_or_default(),
+                        code: u.code,
+                        name: u.name,
+                        kind: u.kind,
+                        province_code: u.province_code,
+                    },
+                )
+            })
+            .collect();
+        if let Ok(mut g) = self.map.write() {
+            *g = std::sync::Arc::new(map);
+        }
+        Ok(())
+    }
+
+    /// The unit `code`, from memory or else from the database.
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        code: &str,
+    ) -> Result<Option<UnitInfo>, sea_orm::DbErr> {
+        let map = self.map.read().map(|g| g.clone()).ok();
+        if let Some(u) = map.as_ref().and_then(|m| m.get(code)) {
+            return Ok(Some(u.clone()));
+        }
+        let found = find_unit(db, code).await?;
+        if let (Some(u), Ok(mut g)) = (&found, self.map.write()) {
+            std::sync::Arc::make_mut(&mut g).insert(u.code.clone(), u.clone());
+        }
+        Ok(found)
+    }
+}
+
 pub async fn provinces(db: &impl ConnectionTrait) -> Result<Vec<province::Model>, sea_orm::DbErr> {
     province::Entity::find()
         .order_by_asc(province::Column::Code)

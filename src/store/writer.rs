@@ -39,6 +39,7 @@ struct Job {
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     stats: Arc<Stats>,
+    db: sea_orm::DatabaseConnection,
 }
 
 /// Counters of what the writer committed.
@@ -64,13 +65,15 @@ impl Stats {
 pub struct Pending(mpsc::Receiver<Job>, Arc<Stats>);
 
 impl Writer {
-    pub fn new() -> (Writer, Pending) {
+    /// A writer that commits through `db` (see `crate::db::connect_writer`).
+    pub fn new(db: sea_orm::DatabaseConnection) -> (Writer, Pending) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(Stats::default());
         (
             Writer {
                 tx,
                 stats: stats.clone(),
+                db,
             },
             Pending(rx, stats),
         )
@@ -156,9 +159,17 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
         base_url: &app.config.base_url,
         cfg: &app.config.mail,
     };
-    let txn = super::begin_write(&app.db).await?;
+    let started = std::time::Instant::now();
+    let txn = super::begin_write(&app.writer.db).await?;
     let outcomes = insert_batch_outcomes(&txn, batch, &app.config.integrity, Some(&mail)).await?;
+    let stored_at = std::time::Instant::now();
     txn.commit().await?;
+    tracing::debug!(
+        size = batch.len(),
+        store_us = (stored_at - started).as_micros() as u64,
+        commit_us = stored_at.elapsed().as_micros() as u64,
+        "batch committed"
+    );
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats
         .stored

@@ -89,7 +89,9 @@ fn stamp(m: &mut serde_json::Map<String, Value>, state: &AppState) {
 
 /// The ward, or 404 when it does not exist or lies outside a staff caller's scope.
 async fn ward_or_404(state: &AppState, caller: &Caller, code: &str) -> AppResult<units::UnitInfo> {
-    units::find_unit(&state.db, code)
+    state
+        .units
+        .get(&state.db, code)
         .await?
         .filter(|u| caller.allows_ward(u))
         .ok_or(AppError::NotFound)

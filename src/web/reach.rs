@@ -10,7 +10,7 @@ use axum::routing::get;
 use super::html;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::store::units::{self, UnitInfo};
+use crate::store::units::UnitInfo;
 use crate::survey::{Lang, UnitKind};
 
 pub fn routes() -> Router<AppState> {
@@ -30,7 +30,9 @@ pub fn poster_url(base_url: &str, ward: &str, poster_id: &str) -> String {
 }
 
 async fn unit(state: &AppState, code: &str) -> AppResult<UnitInfo> {
-    units::find_unit(&state.db, code)
+    state
+        .units
+        .get(&state.db, code)
         .await?
         .ok_or(AppError::NotFound)
 }

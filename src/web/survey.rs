@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult, ErrorMessage};
 use crate::ratelimit::{Client, DEVICE_COOKIE};
 use crate::store::responses::Channel;
 use crate::store::tokens::TokenStatus;
-use crate::store::units::{self, UnitInfo};
+use crate::store::units::UnitInfo;
 use crate::survey::{FormErrors, Mode, Survey, UnitKind, survey_form};
 
 pub fn routes() -> Router<AppState> {
@@ -75,7 +75,9 @@ fn survey(state: &AppState) -> AppResult<&Survey> {
 }
 
 async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitKind)> {
-    let unit = units::find_unit(&state.db, code)
+    let unit = state
+        .units
+        .get(&state.db, code)
         .await?
         .ok_or(AppError::NotFound)?;
     let kind = UnitKind::from_db(&unit.kind).ok_or_else(|| {
@@ -130,6 +132,96 @@ fn render_form(
     Ok(state.tera.render("public/survey.html", &ctx)?)
 }
 
+/// Stands in for a ward's own values when a page plan is rendered (a private-use character,
+/// which tera does not escape and no unit name holds).
+const MARK: char = '\u{E000}';
+
+enum Part {
+    Text(String),
+    Code,
+    Name,
+    Province,
+}
+
+/// The plain survey page (no token, poster or errors) of one unit kind and language: the same
+/// for every ward but for the ward's code, name and province, so it is rendered once with
+/// markers in their place and each request fills them in, escaped as tera escapes them.
+pub struct PagePlan(Vec<Part>);
+
+impl PagePlan {
+    fn render(&self, unit: &UnitInfo) -> String {
+        let name = tera::escape_html(&unit.name);
+        let province = tera::escape_html(&unit.province_name);
+        let code = tera::escape_html(&unit.code);
+        let mut out = String::with_capacity(
+            self.0
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => t.len(),
+                    _ => 64,
+                })
+                .sum(),
+        );
+        for p in &self.0 {
+            out.push_str(match p {
+                Part::Text(t) => t,
+                Part::Code => &code,
+                Part::Name => &name,
+                Part::Province => &province,
+            });
+        }
+        out
+    }
+}
+
+/// The page plans, made on first use.
+#[derive(Default)]
+pub struct PageCache(
+    std::sync::Mutex<std::collections::HashMap<(UnitKind, Lang), std::sync::Arc<PagePlan>>>,
+);
+
+fn page_plan(state: &AppState, kind: UnitKind, lang: Lang) -> AppResult<std::sync::Arc<PagePlan>> {
+    if let Some(p) = state
+        .pages
+        .0
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&(kind, lang)).cloned())
+    {
+        return Ok(p);
+    }
+    let stand_in = UnitInfo {
+        code: format!("{MARK}0{MARK}"),
+        name: format!("{MARK}1{MARK}"),
+        kind: String::new(),
+        province_code: String::new(),
+        province_name: format!("{MARK}2{MARK}"),
+    };
+    let text = render_form(state, &stand_in, kind, lang, None, None, None)?;
+    let mut parts = Vec::new();
+    for (i, piece) in text.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            parts.push(Part::Text(piece.to_string()));
+        } else {
+            parts.push(match piece {
+                "0" => Part::Code,
+                "1" => Part::Name,
+                "2" => Part::Province,
+                other => {
+                    return Err(AppError::Internal(format!(
+                        "unexpected page plan marker {other:?}"
+                    )));
+                }
+            });
+        }
+    }
+    let plan = std::sync::Arc::new(PagePlan(parts));
+    if let Ok(mut m) = state.pages.0.lock() {
+        m.insert((kind, lang), plan.clone());
+    }
+    Ok(plan)
+}
+
 async fn show(
     State(state): State<AppState>,
     Extension(client): Extension<Client>,
@@ -145,15 +237,12 @@ async fn show(
             return Ok(token_refused(status, lang));
         }
     }
-    let body = render_form(
-        &state,
-        &unit,
-        kind,
-        lang,
-        url_safe(token),
-        url_safe(q.p.as_deref()),
-        None,
-    )?;
+    let poster = url_safe(q.p.as_deref());
+    let body = if token.is_none() && poster.is_none() {
+        page_plan(&state, kind, lang)?.render(&unit)
+    } else {
+        render_form(&state, &unit, kind, lang, url_safe(token), poster, None)?
+    };
     let mut resp = html(body);
     if client.device.is_none() {
         set_device_cookie(&state, &mut resp);
@@ -341,4 +430,40 @@ async fn thanks(
     ctx.insert("ward", &ward_view(&unit, kind, lang));
     ctx.insert("receipt", &receipt);
     Ok(html(state.tera.render("public/thanks.html", &ctx)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan filled in gives exactly the page tera renders, for names that need escaping.
+    #[tokio::test]
+    async fn a_page_plan_renders_what_tera_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config {
+            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+            listen: "127.0.0.1:0".into(),
+            surveys_dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("surveys"),
+            mail_dir: dir.path().join("mail"),
+            ..Default::default()
+        };
+        let app = crate::app::App::build(config).await.unwrap();
+        let state = app.state();
+        for kind in [UnitKind::Phuong, UnitKind::Xa, UnitKind::DacKhu] {
+            for lang in [Lang::Vi, Lang::En] {
+                for name in ["Phường Ba Đình", "Xã <A & B> \"Q\" 'x' /y"] {
+                    let unit = UnitInfo {
+                        code: "00004".into(),
+                        name: name.into(),
+                        kind: String::new(),
+                        province_code: "01".into(),
+                        province_name: "Thành phố Hà Nội & <x>".into(),
+                    };
+                    let direct = render_form(&state, &unit, kind, lang, None, None, None).unwrap();
+                    let planned = page_plan(&state, kind, lang).unwrap().render(&unit);
+                    assert_eq!(planned, direct);
+                }
+            }
+        }
+    }
 }
