@@ -42,9 +42,46 @@ pub struct Inner {
     pub units: crate::store::units::UnitCache,
     /// The survey page of each unit kind and language, rendered once.
     pub pages: crate::web::survey::PageCache,
+    /// Permits for the reads that pool many wards (province rankings, the national trend):
+    /// under a burst of such requests, a few run at once and the rest wait their turn, which
+    /// bounds the memory they take together.
+    pub heavy_reads: tokio::sync::Semaphore,
 }
 
+/// How many reads that pool many wards run at once.
+pub const HEAVY_READS: usize = 2;
+
 impl Inner {
+    /// The ranking of a province's wards (see `store::figures::province_ranking`), taking one
+    /// of the [`HEAVY_READS`] permits.
+    pub async fn province_ranking(
+        &self,
+        province: &str,
+        period: crate::period::Period,
+    ) -> Result<Vec<crate::store::figures::RankedRow>, sea_orm::DbErr> {
+        let _permit = self
+            .heavy_reads
+            .acquire()
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        crate::store::figures::province_ranking(&self.db, self.measure_ctx(), province, period)
+            .await
+    }
+
+    /// The national trend (see `store::figures::national_trend`), taking a heavy-read permit.
+    pub async fn national_trend(
+        &self,
+        from: crate::period::Period,
+        to: crate::period::Period,
+    ) -> Result<Vec<crate::store::figures::TrendPoint>, sea_orm::DbErr> {
+        let _permit = self
+            .heavy_reads
+            .acquire()
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        crate::store::figures::national_trend(&self.db, self.measure_ctx(), from, to).await
+    }
+
     pub fn measure_ctx(&self) -> crate::store::figures::MeasureCtx<'_> {
         crate::store::figures::MeasureCtx {
             spec: &self.spec,
@@ -124,9 +161,6 @@ impl App {
         if !config.rate_limit.enabled {
             tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
         }
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let mail = crate::mail::transport::Transport::from_config(&config)?;
         let writer_db = crate::db::connect_writer(&config.database_url).await?;
@@ -146,7 +180,12 @@ impl App {
             writer,
             units,
             pages: Default::default(),
+            heavy_reads: tokio::sync::Semaphore::new(HEAVY_READS),
         }));
+        // Bound last, so that a connection is accepted only once everything else is ready.
+        let listener = TcpListener::bind(&state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
         crate::store::writer::Writer::start(&state.0, pending);
         spawn_unit_refresh(&state.0);
         Ok(App { listener, state })

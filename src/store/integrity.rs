@@ -53,6 +53,31 @@ impl BurstTracker {
     }
 }
 
+/// The wards' usual online volume over the baseline (the part of the burst rule that changes
+/// slowly), kept for [`BaselineCache::TTL`] so that a batch reads only the recent window.
+#[derive(Default)]
+pub struct BaselineCache(std::sync::Mutex<HashMap<String, (std::time::Instant, u64)>>);
+
+impl BaselineCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+    fn get(&self, ward: &str) -> Option<u64> {
+        let g = self.0.lock().ok()?;
+        g.get(ward)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, n)| *n)
+    }
+
+    fn put(&self, ward: &str, usual_total: u64) {
+        if let Ok(mut g) = self.0.lock() {
+            if g.len() > 20_000 {
+                g.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            }
+            g.insert(ward.to_string(), (std::time::Instant::now(), usual_total));
+        }
+    }
+}
+
 impl BurstTracker {
     /// Reads the burst state of every ward of the batch's online responses with two grouped
     /// queries, instead of two queries per ward. The window ends at the batch's latest
@@ -62,6 +87,7 @@ impl BurstTracker {
         &mut self,
         db: &impl ConnectionTrait,
         batch: &[NewResponse],
+        cache: Option<&BaselineCache>,
     ) -> Result<(), DbErr> {
         let online: Vec<&NewResponse> = batch
             .iter()
@@ -82,7 +108,7 @@ impl BurstTracker {
         let rules = self.rules.clone();
         let window = Duration::minutes(i64::from(rules.burst_window_minutes));
         let baseline = Duration::days(i64::from(rules.burst_baseline_days));
-        for chunk in wards.chunks(500) {
+        for chunk in super::shaped_chunks(&wards, 64) {
             let recent = counts_by_ward(
                 db,
                 chunk,
@@ -91,9 +117,21 @@ impl BurstTracker {
                     .add(response::Column::SubmittedAt.lte(last)),
             )
             .await?;
-            let usual = counts_by_ward(
+            let mut usual: HashMap<String, u64> = HashMap::new();
+            let unknown: Vec<String> = chunk
+                .iter()
+                .filter(|w| match cache.and_then(|b| b.get(w)) {
+                    Some(n) => {
+                        usual.insert((*w).clone(), n);
+                        false
+                    }
+                    None => true,
+                })
+                .cloned()
+                .collect();
+            let read = counts_by_ward(
                 db,
-                chunk,
+                &unknown,
                 Condition::all()
                     .add(response::Column::SubmittedAt.gt(last - baseline))
                     .add(response::Column::SubmittedAt.lte(last - window))
@@ -104,6 +142,13 @@ impl BurstTracker {
                     ),
             )
             .await?;
+            for w in &unknown {
+                let n = read.get(w).copied().unwrap_or(0);
+                if let Some(b) = cache {
+                    b.put(w, n);
+                }
+                usual.insert(w.clone(), n);
+            }
             for w in chunk {
                 let recent = recent.get(w).copied().unwrap_or(0);
                 let usual_total = usual.get(w).copied().unwrap_or(0);
@@ -125,6 +170,9 @@ async fn counts_by_ward(
 ) -> Result<HashMap<String, u64>, DbErr> {
     use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Alias, ExprTrait};
+    if wards.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(String, i64)> = response::Entity::find()
         .select_only()
         .column(response::Column::WardCode)

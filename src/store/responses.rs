@@ -106,7 +106,7 @@ pub async fn insert_batch_mailing(
     rules: &IntegrityConfig,
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
 ) -> Result<Vec<String>, DbErr> {
-    Ok(insert_batch_outcomes(db, batch, rules, mail)
+    Ok(insert_batch_outcomes(db, batch, rules, mail, None)
         .await?
         .into_iter()
         .map(|o| o.receipt)
@@ -120,19 +120,21 @@ pub struct Outcome {
     pub flag: Option<String>,
 }
 
-/// As [`insert_batch_mailing`], returning each response's [`Outcome`] in batch order.
+/// As [`insert_batch_mailing`], returning each response's [`Outcome`] in batch order; with
+/// `baseline`, the wards' usual rates for burst detection are kept between batches.
 pub async fn insert_batch_outcomes(
     db: &impl ConnectionTrait,
     batch: &[NewResponse],
     rules: &IntegrityConfig,
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
+    baseline: Option<&super::integrity::BaselineCache>,
 ) -> Result<Vec<Outcome>, DbErr> {
     let mut receipts = Vec::with_capacity(batch.len());
     let mut flags = Vec::with_capacity(batch.len());
     let mut all_checks = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
     let mut bursts = super::integrity::BurstTracker::new(rules);
-    bursts.prefetch(db, batch).await?;
+    bursts.prefetch(db, batch, baseline).await?;
     // The checks run in batch order (a device's second response in one batch sees the first).
     for r in batch {
         let receipt = new_receipt();

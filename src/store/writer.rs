@@ -40,6 +40,7 @@ pub struct Writer {
     tx: mpsc::Sender<Job>,
     stats: Arc<Stats>,
     db: sea_orm::DatabaseConnection,
+    baseline: Arc<super::integrity::BaselineCache>,
 }
 
 /// Counters of what the writer committed.
@@ -74,6 +75,7 @@ impl Writer {
                 tx,
                 stats: stats.clone(),
                 db,
+                baseline: Arc::default(),
             },
             Pending(rx, stats),
         )
@@ -161,7 +163,14 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
     };
     let started = std::time::Instant::now();
     let txn = super::begin_write(&app.writer.db).await?;
-    let outcomes = insert_batch_outcomes(&txn, batch, &app.config.integrity, Some(&mail)).await?;
+    let outcomes = insert_batch_outcomes(
+        &txn,
+        batch,
+        &app.config.integrity,
+        Some(&mail),
+        Some(&app.writer.baseline),
+    )
+    .await?;
     let stored_at = std::time::Instant::now();
     txn.commit().await?;
     tracing::debug!(

@@ -246,8 +246,7 @@ async fn ranking(
     let province = units::find_province(&state.db, &code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let rows =
-        figures::province_ranking(&state.db, state.measure_ctx(), &province.code, period).await?;
+    let rows = state.province_ranking(&province.code, period).await?;
     let wards: Vec<Value> = rows
         .iter()
         .map(|r| {

@@ -16,7 +16,7 @@ use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
 use crate::measure::{METHOD_VERSION, WardFigures};
 use crate::period::Period;
-use crate::store::figures::{self, RankedRow};
+use crate::store::figures::RankedRow;
 use crate::store::{feedback, units};
 
 pub fn routes() -> Router<AppState> {
@@ -72,7 +72,7 @@ async fn rows(
     };
     let mut out = Vec::new();
     for p in provinces {
-        for row in figures::province_ranking(&state.db, state.measure_ctx(), &p, period).await? {
+        for row in state.province_ranking(&p, period).await? {
             if only_ward.as_ref().is_none_or(|w| *w == row.ward_code) {
                 out.push((p.clone(), row));
             }

@@ -163,7 +163,7 @@ async fn dashboard(
         &dims,
     );
     // The ward next to its province: every ward's index, this one highlighted.
-    let ranking = figures::province_ranking(&state.db, ctx_m, &ward.province_code, period).await?;
+    let ranking = state.province_ranking(&ward.province_code, period).await?;
     let ranked = ranking.iter().filter(|r| r.rank.is_some()).count();
     let mine = ranking.iter().find(|r| r.ward_code == ward.code);
     let indices: Vec<f64> = ranking

@@ -61,7 +61,7 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
             ctx.insert("quarter", &quarter.to_string());
             // The national trend over the last eight quarters.
             let from = (0..7).fold(quarter, |p, _| p.prev());
-            let national = figures::national_trend(&state.db, ctx_m, from, quarter).await?;
+            let national = state.national_trend(from, quarter).await?;
             let title = if staff.lang == crate::survey::Lang::En {
                 "National satisfaction index by quarter (all wards pooled), 95% interval"
             } else {
@@ -111,7 +111,7 @@ async fn province(
         .ok_or(AppError::NotFound)?;
     let period = super::dashboard::period_of(&q.period)?;
     let ctx_m = state.measure_ctx();
-    let ranking = figures::province_ranking(&state.db, ctx_m, &province.code, period).await?;
+    let ranking = state.province_ranking(&province.code, period).await?;
     let needle = q.q.as_deref().map(str::trim).unwrap_or("");
     let folded = fold(needle);
     let mut rows: Vec<_> = ranking
