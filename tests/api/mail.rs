@@ -775,3 +775,41 @@ both_mail!(
         assert!(m.text.contains("1 significant drop(s)"), "{}", m.text);
     }
 );
+
+/// Reset requests share the sign-in limit (per address and per account): a client cannot make
+/// the server mail address after address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_requests_are_rate_limited() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.logins_per_minute = 2;
+    })
+    .await;
+    add_user(&app, "moi@cand.vn", "ward:00004").await;
+    let f = crate::staff::Browser::new(&app);
+    let page = f.get("/staff/forgot").await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    for e in ["a@cand.vn", "b@cand.vn"] {
+        let r = f
+            .post("/staff/forgot", &[("csrf", &csrf), ("email", e)])
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let r = f
+        .post(
+            "/staff/forgot",
+            &[("csrf", &csrf), ("email", "moi@cand.vn")],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("Có quá nhiều yêu cầu"), "{text}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'password_reset'")
+            .await,
+        0,
+        "the limited request mailed nobody"
+    );
+    app.finish().await;
+}

@@ -90,6 +90,7 @@ pub struct ForgotForm {
 
 async fn forgot(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
     Form(f): Form<ForgotForm>,
@@ -99,6 +100,25 @@ async fn forgot(
         return Ok(csrf_rejected(&state, lang));
     }
     let email = crate::store::staff::normalise_email(&f.email);
+    // The sign-in limit (per address and per account) also holds back reset requests, so that
+    // nobody can make the server mail many addresses (or one) from one client.
+    let client = crate::ratelimit::client_of(&state, &headers, Some(addr));
+    if let Err(wait) = state.limiters.check_login(client.ip, &email) {
+        let mut resp = page(
+            &state,
+            "staff/forgot.html",
+            lang,
+            &csrf_of(&headers),
+            |c| c.insert("limited", &true),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        let secs = wait.seconds().max(1).to_string();
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_str(&secs).expect("digits"),
+        );
+        return Ok(resp);
+    }
     let user = staff_user::Entity::find()
         .filter(staff_user::Column::Email.eq(&email))
         .filter(staff_user::Column::Active.eq(true))
