@@ -46,7 +46,14 @@ pub struct Inner {
     /// under a burst of such requests, a few run at once and the rest wait their turn, which
     /// bounds the memory they take together.
     pub heavy_reads: tokio::sync::Semaphore,
+    /// Rankings being computed: requests for the same province and period that arrive while
+    /// one is computed wait for it and share its result instead of computing it again.
+    rankings:
+        std::sync::Mutex<std::collections::HashMap<(String, crate::period::Period), RankingFlight>>,
 }
+
+type RankingFlight =
+    Arc<tokio::sync::OnceCell<Result<Arc<Vec<crate::store::figures::RankedRow>>, String>>>;
 
 /// How many reads that pool many wards run at once.
 pub const HEAVY_READS: usize = 2;
@@ -59,13 +66,44 @@ impl Inner {
         province: &str,
         period: crate::period::Period,
     ) -> Result<Vec<crate::store::figures::RankedRow>, sea_orm::DbErr> {
-        let _permit = self
-            .heavy_reads
-            .acquire()
-            .await
-            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-        crate::store::figures::province_ranking(&self.db, self.measure_ctx(), province, period)
-            .await
+        let key = (province.to_string(), period);
+        let flight = {
+            let mut g = self
+                .rankings
+                .lock()
+                .map_err(|_| sea_orm::DbErr::Custom("ranking lock poisoned".into()))?;
+            g.entry(key.clone()).or_default().clone()
+        };
+        let result = flight
+            .get_or_init(|| async {
+                let computed = async {
+                    let _permit = self
+                        .heavy_reads
+                        .acquire()
+                        .await
+                        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                    crate::store::figures::province_ranking(
+                        &self.db,
+                        self.measure_ctx(),
+                        province,
+                        period,
+                    )
+                    .await
+                }
+                .await;
+                // Later requests compute afresh: only those that arrived meanwhile share this.
+                if let Ok(mut g) = self.rankings.lock()
+                    && g.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight))
+                {
+                    g.remove(&key);
+                }
+                computed.map(Arc::new).map_err(|e| e.to_string())
+            })
+            .await;
+        match result {
+            Ok(rows) => Ok(rows.as_ref().clone()),
+            Err(e) => Err(sea_orm::DbErr::Custom(e.clone())),
+        }
     }
 
     /// The national trend (see `store::figures::national_trend`), taking a heavy-read permit.
@@ -181,6 +219,7 @@ impl App {
             units,
             pages: Default::default(),
             heavy_reads: tokio::sync::Semaphore::new(HEAVY_READS),
+            rankings: Default::default(),
         }));
         // Bound last, so that a connection is accepted only once everything else is ready.
         let listener = TcpListener::bind(&state.config.listen)

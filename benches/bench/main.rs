@@ -545,6 +545,9 @@ async fn reads(
         r.misses.push("API reads answered with errors".into());
     }
     let rss = srv.stop();
-    r.rss("hailong (reads, 1M responses)", rss);
+    r.rss(
+        &format!("hailong (reads, {} responses)", args.responses),
+        rss,
+    );
     Ok(())
 }
