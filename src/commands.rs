@@ -381,21 +381,52 @@ fn fail_code(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// `hailong users add --email E --role R [--password-stdin]`.
-pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: bool) -> ExitCode {
-    use crate::auth::{Scope, password};
-    use crate::store::staff::{AddUserError, add_user, normalise_email, plausible_email};
+/// The e-mail (normalised) and role of a `users` command, or exit code 2 with the reason.
+fn user_args(email: &str, role: &str) -> Result<(String, crate::auth::Scope), ExitCode> {
+    use crate::store::staff::{normalise_email, plausible_email};
     let email = normalise_email(email);
     if !plausible_email(&email) {
         eprintln!("error: `{email}` is not an e-mail address");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
-    let scope = match Scope::parse(role) {
-        Ok(s) => s,
+    match crate::auth::Scope::parse(role) {
+        Ok(s) => Ok((email, s)),
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
+    }
+}
+
+/// Opens the database and checks that the role's province or ward exists (exit code 1 if not).
+async fn open_for_scope(
+    config: &Config,
+    scope: &crate::auth::Scope,
+) -> Result<sea_orm::DatabaseConnection, ExitCode> {
+    use crate::auth::Scope;
+    let db = open(config).await?;
+    let exists = match scope {
+        Scope::Ministry => Ok(true),
+        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
+        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
+    };
+    match exists {
+        Ok(true) => Ok(db),
+        Ok(false) => {
+            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
+            Err(ExitCode::from(1))
+        }
+        Err(e) => Err(fail_db(e)),
+    }
+}
+
+/// `hailong users add --email E --role R [--password-stdin]`.
+pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: bool) -> ExitCode {
+    use crate::auth::password;
+    use crate::store::staff::{AddUserError, add_user};
+    let (email, scope) = match user_args(email, role) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let (pw, generated) = if password_stdin {
         let mut line = String::new();
@@ -412,23 +443,10 @@ pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: 
     } else {
         (password::generate(), true)
     };
-    let db = match open(&config).await {
+    let db = match open_for_scope(&config, &scope).await {
         Ok(db) => db,
         Err(code) => return code,
     };
-    let exists = match &scope {
-        Scope::Ministry => Ok(true),
-        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
-        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
-    };
-    match exists {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
-            return ExitCode::from(1);
-        }
-        Err(e) => return fail_db(e),
-    }
     let hash = match tokio::task::spawn_blocking(move || password::hash(&pw).map(|h| (h, pw))).await
     {
         Ok(Ok(h)) => h,
@@ -536,19 +554,11 @@ pub async fn mail_digest(config: Config) -> ExitCode {
 /// `hailong users invite --email E --role R`: adds the user with a random password nobody knows
 /// and enqueues, in the same transaction, an invitation with a signed, expiring link to set one.
 pub async fn users_invite(config: Config, email: &str, role: &str) -> ExitCode {
-    use crate::auth::{Scope, password};
-    use crate::store::staff::{AddUserError, add_user, normalise_email, plausible_email};
-    let email = normalise_email(email);
-    if !plausible_email(&email) {
-        eprintln!("error: `{email}` is not an e-mail address");
-        return ExitCode::from(2);
-    }
-    let scope = match Scope::parse(role) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    use crate::auth::password;
+    use crate::store::staff::{AddUserError, add_user};
+    let (email, scope) = match user_args(email, role) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let tera = match crate::templates::load() {
         Ok(t) => t,
@@ -557,23 +567,10 @@ pub async fn users_invite(config: Config, email: &str, role: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let db = match open(&config).await {
+    let db = match open_for_scope(&config, &scope).await {
         Ok(db) => db,
         Err(code) => return code,
     };
-    let exists = match &scope {
-        Scope::Ministry => Ok(true),
-        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
-        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
-    };
-    match exists {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
-            return ExitCode::from(1);
-        }
-        Err(e) => return fail_db(e),
-    }
     let hash = match password::hash(&password::generate()) {
         Ok(h) => h,
         Err(e) => {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::config::redact_url;
@@ -18,6 +18,15 @@ pub enum DbOpenError {
     Migrate { url: String, cause: String },
 }
 
+/// The settings every SQLite connection gets: WAL, `synchronous=FULL`, foreign keys and a busy
+/// timeout.
+fn durable(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
 /// Connects; SQLite gets WAL, `synchronous=FULL` (an acknowledged commit survives a power loss),
 /// foreign keys and a busy timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
@@ -27,12 +36,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
         .connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         opts.max_connections(8).min_connections(1);
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        opts.map_sqlx_sqlite_opts(durable);
     } else {
         opts.max_connections(16).min_connections(1);
     }
@@ -57,13 +61,7 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError
         .idle_timeout(None)
         .max_lifetime(None);
     if url.starts_with("sqlite:") {
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .pragma("cache_size", "-32000")
-        });
+        opts.map_sqlx_sqlite_opts(|o| durable(o).pragma("cache_size", "-32000"));
     }
     Database::connect(opts)
         .await

@@ -17,9 +17,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use super::responses::{Channel, NewResponse};
 use crate::config::IntegrityConfig;
@@ -105,18 +103,9 @@ impl BurstTracker {
         let mut wards: Vec<String> = online.iter().map(|r| r.ward_code.clone()).collect();
         wards.sort();
         wards.dedup();
-        let rules = self.rules.clone();
-        let window = Duration::minutes(i64::from(rules.burst_window_minutes));
-        let baseline = Duration::days(i64::from(rules.burst_baseline_days));
+        let rules = &self.rules;
         for chunk in super::shaped_chunks(&wards, 64) {
-            let recent = counts_by_ward(
-                db,
-                chunk,
-                Condition::all()
-                    .add(response::Column::SubmittedAt.gt(last - window))
-                    .add(response::Column::SubmittedAt.lte(last)),
-            )
-            .await?;
+            let recent = counts_by_ward(db, chunk, recent_window(rules, last)).await?;
             let mut usual: HashMap<String, u64> = HashMap::new();
             let unknown: Vec<String> = chunk
                 .iter()
@@ -129,19 +118,7 @@ impl BurstTracker {
                 })
                 .cloned()
                 .collect();
-            let read = counts_by_ward(
-                db,
-                &unknown,
-                Condition::all()
-                    .add(response::Column::SubmittedAt.gt(last - baseline))
-                    .add(response::Column::SubmittedAt.lte(last - window))
-                    .add(
-                        Condition::any()
-                            .add(response::Column::FlagReason.is_null())
-                            .add(response::Column::FlagReason.ne(BURST)),
-                    ),
-            )
-            .await?;
+            let read = counts_by_ward(db, &unknown, usual_window(rules, last)).await?;
             for w in &unknown {
                 let n = read.get(w).copied().unwrap_or(0);
                 if let Some(b) = cache {
@@ -152,10 +129,8 @@ impl BurstTracker {
             for w in chunk {
                 let recent = recent.get(w).copied().unwrap_or(0);
                 let usual_total = usual.get(w).copied().unwrap_or(0);
-                self.wards.insert(
-                    w.clone(),
-                    (recent, threshold(&rules, window, baseline, usual_total), 0),
-                );
+                self.wards
+                    .insert(w.clone(), (recent, threshold(rules, usual_total), 0));
             }
         }
         Ok(())
@@ -195,12 +170,33 @@ async fn counts_by_ward(
         .collect())
 }
 
-fn threshold(
-    rules: &IntegrityConfig,
-    window: Duration,
-    baseline: Duration,
-    usual_total: u64,
-) -> f64 {
+/// The window ending at `at` whose online responses a burst counts.
+fn recent_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> Condition {
+    let window = Duration::minutes(i64::from(rules.burst_window_minutes));
+    Condition::all()
+        .add(response::Column::SubmittedAt.gt(at - window))
+        .add(response::Column::SubmittedAt.lte(at))
+}
+
+/// The baseline before that window, without earlier bursts: the ward's usual volume.
+fn usual_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> Condition {
+    let window = Duration::minutes(i64::from(rules.burst_window_minutes));
+    let baseline = Duration::days(i64::from(rules.burst_baseline_days));
+    Condition::all()
+        .add(response::Column::SubmittedAt.gt(at - baseline))
+        .add(response::Column::SubmittedAt.lte(at - window))
+        .add(
+            Condition::any()
+                .add(response::Column::FlagReason.is_null())
+                .add(response::Column::FlagReason.ne(BURST)),
+        )
+}
+
+/// The number of online responses in a window above which it is a burst, given the ward's
+/// usual volume over the baseline.
+fn threshold(rules: &IntegrityConfig, usual_total: u64) -> f64 {
+    let window = Duration::minutes(i64::from(rules.burst_window_minutes));
+    let baseline = Duration::days(i64::from(rules.burst_baseline_days));
     let windows = (baseline.num_minutes() as f64 / window.num_minutes() as f64).max(1.0);
     let usual = usual_total as f64 / windows;
     (rules.burst_factor * usual).max(f64::from(rules.burst_min_per_window))
@@ -218,28 +214,13 @@ pub async fn burst_state(
     ward: &str,
     at: DateTime<Utc>,
 ) -> Result<(u64, f64), DbErr> {
-    let window = Duration::minutes(i64::from(rules.burst_window_minutes));
-    let baseline = Duration::days(i64::from(rules.burst_baseline_days));
-    let recent = response::Entity::find()
-        .filter(response::Column::WardCode.eq(ward))
-        .filter(online())
-        .filter(response::Column::SubmittedAt.gt(at - window))
-        .filter(response::Column::SubmittedAt.lte(at))
-        .count(db)
-        .await?;
-    let usual_total = response::Entity::find()
-        .filter(response::Column::WardCode.eq(ward))
-        .filter(online())
-        .filter(response::Column::SubmittedAt.gt(at - baseline))
-        .filter(response::Column::SubmittedAt.lte(at - window))
-        .filter(
-            Condition::any()
-                .add(response::Column::FlagReason.is_null())
-                .add(response::Column::FlagReason.ne(BURST)),
-        )
-        .count(db)
-        .await?;
-    Ok((recent, threshold(rules, window, baseline, usual_total)))
+    let wards = [ward.to_string()];
+    let recent = counts_by_ward(db, &wards, recent_window(rules, at)).await?;
+    let usual = counts_by_ward(db, &wards, usual_window(rules, at)).await?;
+    Ok((
+        recent.get(ward).copied().unwrap_or(0),
+        threshold(rules, usual.get(ward).copied().unwrap_or(0)),
+    ))
 }
 
 /// Runs the checks for `r` (nothing for paper ballots).

@@ -122,10 +122,11 @@ async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
 
 /// Stores `jobs` and answers every job.
 async fn store(app: &Inner, jobs: &mut Vec<Job>, stats: &Stats) {
-    let batch: Vec<NewResponse> = jobs.iter().map(|j| j.response.clone()).collect();
+    let (batch, replies): (Vec<NewResponse>, Vec<_>) =
+        jobs.drain(..).map(|j| (j.response, j.reply)).unzip();
     let results = store_batch(app, &batch, stats).await;
-    for (job, result) in jobs.drain(..).zip(results) {
-        let _ = job.reply.send(result);
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
     }
 }
 

@@ -368,6 +368,15 @@ async fn assign(
     Ok(see_other(&item_url(&ward.code, item.response.id)))
 }
 
+/// A note's or reply's text, trimmed: 1 to 4,000 characters, else 400 with `message`.
+fn text_of<'a>(body: &'a str, message: &str) -> AppResult<&'a str> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        return Err(AppError::BadRequest(message.into()));
+    }
+    Ok(body)
+}
+
 #[derive(Deserialize)]
 pub struct NoteForm {
     csrf: Option<String>,
@@ -385,12 +394,10 @@ async fn add_note(
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > 4000 {
-        return Err(AppError::BadRequest(
-            "Ghi chú phải có từ 1 đến 4000 ký tự. / A note must have 1 to 4000 characters.".into(),
-        ));
-    }
+    let body = text_of(
+        &f.body,
+        "Ghi chú phải có từ 1 đến 4000 ký tự. / A note must have 1 to 4000 characters.",
+    )?;
     feedback::add_note(&state.db, item.response.id, staff.user.id, body).await?;
     audit::record(
         &state,
@@ -415,13 +422,10 @@ async fn add_reply(
         return Ok(r);
     }
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > 4000 {
-        return Err(AppError::BadRequest(
-            "Thư trả lời phải có từ 1 đến 4000 ký tự. / A reply must have 1 to 4000 characters."
-                .into(),
-        ));
-    }
+    let body = text_of(
+        &f.body,
+        "Thư trả lời phải có từ 1 đến 4000 ký tự. / A reply must have 1 to 4000 characters.",
+    )?;
     let sent = crate::mail::replies::send_reply(
         &state.db,
         &state.tera,
