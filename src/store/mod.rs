@@ -53,6 +53,60 @@ pub(crate) fn shaped_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
     out
 }
 
+/// The text of a multi-row statement `{head} VALUES (…), (…) {tail}` with `rows` rows of
+/// `cols` placeholders in the backend's style, built once per shape and then shared: the hot
+/// bulk writes skip the query builder, and the database reuses the prepared statement.
+pub(crate) fn values_sql(
+    backend: sea_orm::DbBackend,
+    head: &str,
+    cols: usize,
+    rows: usize,
+    tail: &str,
+) -> std::sync::Arc<str> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    type Shapes = HashMap<(bool, String, usize, usize, String), Arc<str>>;
+    static CACHE: LazyLock<Mutex<Shapes>> = LazyLock::new(Default::default);
+    let pg = backend == sea_orm::DbBackend::Postgres;
+    let key = (pg, head.to_string(), cols, rows, tail.to_string());
+    if let Some(sql) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return sql;
+    }
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5 + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    let mut p = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            p += 1;
+            if pg {
+                sql.push('$');
+                sql.push_str(&p.to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    if !tail.is_empty() {
+        sql.push(' ');
+        sql.push_str(tail);
+    }
+    let sql: Arc<str> = sql.into();
+    if let Ok(mut c) = CACHE.lock() {
+        // A bounded number of shapes in practice; the bound keeps a bug from growing it.
+        if c.len() > 4096 {
+            c.clear();
+        }
+        c.insert(key, sql.clone());
+    }
+    sql
+}
+
 /// Stores responses in one transaction; returns their receipts after the commit.
 pub async fn write_batch(
     db: &DatabaseConnection,
@@ -92,6 +146,24 @@ pub async fn write_batch_mailing(
 #[cfg(test)]
 mod tests {
     use super::shaped_chunks;
+
+    #[test]
+    fn values_sql_numbers_placeholders_per_backend() {
+        use sea_orm::DbBackend;
+        let pg = super::values_sql(
+            DbBackend::Postgres,
+            "INSERT INTO t (a, b)",
+            2,
+            2,
+            "RETURNING a",
+        );
+        assert_eq!(
+            &*pg,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) RETURNING a"
+        );
+        let lite = super::values_sql(DbBackend::Sqlite, "INSERT INTO t (a, b)", 2, 3, "");
+        assert_eq!(&*lite, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)");
+    }
 
     #[test]
     fn chunks_take_few_shapes_and_keep_everything_in_order() {

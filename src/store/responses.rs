@@ -5,10 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 use crate::config::IntegrityConfig;
-use crate::entities::{answer, contact, response, response_origin};
 use crate::measure::{Acc, Cell};
 
 /// How a response reached us (SPEC §3).
@@ -120,64 +119,78 @@ pub struct Outcome {
     pub flag: Option<String>,
 }
 
+/// What a writer keeps between batches: the wards' usual rates for burst detection and the
+/// committed rollup slots.
+#[derive(Default)]
+pub struct BatchCaches {
+    pub baseline: super::integrity::BaselineCache,
+    pub slots: super::rollups::SlotCache,
+}
+
 /// As [`insert_batch_mailing`], returning each response's [`Outcome`] in batch order; with
-/// `baseline`, the wards' usual rates for burst detection are kept between batches.
+/// `caches`, what changes slowly is kept between batches.
 pub async fn insert_batch_outcomes(
     db: &impl ConnectionTrait,
     batch: &[NewResponse],
     rules: &IntegrityConfig,
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
-    baseline: Option<&super::integrity::BaselineCache>,
+    caches: Option<&BatchCaches>,
 ) -> Result<Vec<Outcome>, DbErr> {
+    let backend = db.get_database_backend();
     let mut receipts = Vec::with_capacity(batch.len());
     let mut flags = Vec::with_capacity(batch.len());
     let mut all_checks = Vec::with_capacity(batch.len());
-    let mut rows = Vec::with_capacity(batch.len());
     let mut bursts = super::integrity::BurstTracker::new(rules);
-    bursts.prefetch(db, batch, baseline).await?;
+    bursts
+        .prefetch(db, batch, caches.map(|c| &c.baseline))
+        .await?;
     // The checks run in batch order (a device's second response in one batch sees the first).
     for r in batch {
-        let receipt = new_receipt();
         let checks = super::integrity::check(db, r, &mut bursts).await?;
-        let flag_reason = r.flag_reason.clone().or(checks.flag.clone());
-        rows.push(response::ActiveModel {
-            id: NotSet,
-            receipt: Set(receipt.clone()),
-            ward_code: Set(r.ward_code.clone()),
-            survey_id: Set(r.survey_id.clone()),
-            survey_version: Set(r.survey_version),
-            channel: Set(r.channel.as_str().to_string()),
-            submitted_at: Set(r.submitted_at),
-            month: Set(crate::period::month_key(r.submitted_at)),
-            cell: Set(r.cell.key()),
-            status: Set(if flag_reason.is_some() {
-                "flagged"
-            } else {
-                "counted"
-            }
-            .to_string()),
-            flag_reason: Set(flag_reason.clone()),
-            device_hash: Set(r.device_hash.clone()),
-        });
+        flags.push(r.flag_reason.clone().or(checks.flag.clone()));
         all_checks.push(checks);
-        receipts.push(receipt);
-        flags.push(flag_reason);
+        receipts.push(new_receipt());
     }
     // One statement per chunk; the ids come back with the receipts (RETURNING does not promise
     // the order of the rows).
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
+    let rows: Vec<usize> = (0..batch.len()).collect();
     for chunk in super::shaped_chunks(&rows, 64) {
-        for m in response::Entity::insert_many(chunk.to_vec())
-            .exec_with_returning(db)
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * RESPONSE_COLS);
+        for &i in chunk {
+            let (r, flag) = (&batch[i], &flags[i]);
+            values.extend([
+                Value::from(receipts[i].as_str()),
+                Value::from(r.ward_code.as_str()),
+                Value::from(r.survey_id.as_str()),
+                Value::from(r.survey_version),
+                Value::from(r.channel.as_str()),
+                Value::from(r.submitted_at),
+                Value::from(crate::period::month_key(r.submitted_at)),
+                Value::from(r.cell.key()),
+                Value::from(if flag.is_some() { "flagged" } else { "counted" }),
+                Value::from(flag.clone()),
+                Value::from(r.device_hash.clone()),
+            ]);
+        }
+        let sql = super::values_sql(
+            backend,
+            RESPONSE_INSERT,
+            RESPONSE_COLS,
+            chunk.len(),
+            "RETURNING id, receipt",
+        );
+        for row in db
+            .query_all_raw(Statement::from_sql_and_values(backend, &*sql, values))
             .await?
         {
-            ids.insert(m.receipt, m.id);
+            ids.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
         }
     }
     let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
-    let mut answers = Vec::new();
-    let mut contacts = Vec::new();
-    let mut origins = Vec::new();
+    let mut answers: Vec<Value> = Vec::new();
+    let mut contacts: Vec<Value> = Vec::new();
+    let mut origins: Vec<Value> = Vec::new();
     let mut rollups = RollupDelta::default();
     for (((r, receipt), checks), flag) in batch.iter().zip(&receipts).zip(&all_checks).zip(&flags) {
         let id = *ids
@@ -186,49 +199,55 @@ pub async fn insert_batch_outcomes(
         super::integrity::link(db, r, checks, id).await?;
         stored_ids.push((id, flag.is_none()));
         if let Some((hash, day)) = &r.ip_hash {
-            origins.push(response_origin::ActiveModel {
-                response_id: Set(id),
-                ip_hash: Set(hash.clone()),
-                day: Set(day.clone()),
-            });
+            origins.extend([
+                Value::from(id),
+                Value::from(hash.as_str()),
+                Value::from(day.as_str()),
+            ]);
         }
         for a in &r.answers {
-            answers.push(answer::ActiveModel {
-                response_id: Set(id),
-                question_id: Set(a.question_id.clone()),
-                value_num: Set(a.value_num),
-                value_text: Set(a.value_text.clone()),
-            });
+            answers.extend([
+                Value::from(id),
+                Value::from(a.question_id.as_str()),
+                Value::from(a.value_num),
+                Value::from(a.value_text.clone()),
+            ]);
         }
         if let Some((email, consent)) = &r.contact {
-            contacts.push(contact::ActiveModel {
-                response_id: Set(id),
-                email: Set(email.clone()),
-                consent: Set(*consent),
-                created_at: Set(r.submitted_at),
-            });
+            contacts.extend([
+                Value::from(id),
+                Value::from(email.as_str()),
+                Value::from(*consent),
+                Value::from(r.submitted_at),
+            ]);
         }
         if flag.is_none() {
             let month = crate::period::month_key(r.submitted_at);
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
     }
-    for chunk in super::shaped_chunks(&answers, 256) {
-        answer::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    for chunk in super::shaped_chunks(&contacts, 256) {
-        contact::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    for chunk in super::shaped_chunks(&origins, 256) {
-        response_origin::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    rollups.apply(db).await?;
+    insert_rows(
+        db,
+        "INSERT INTO answers (response_id, question_id, value_num, value_text)",
+        4,
+        answers,
+    )
+    .await?;
+    insert_rows(
+        db,
+        "INSERT INTO contacts (response_id, email, consent, created_at)",
+        4,
+        contacts,
+    )
+    .await?;
+    insert_rows(
+        db,
+        "INSERT INTO response_origins (response_id, ip_hash, day)",
+        3,
+        origins,
+    )
+    .await?;
+    rollups.apply_cached(db, caches.map(|c| &c.slots)).await?;
     if let Some(mail) = mail {
         let stored: Vec<crate::mail::alerts::Stored<'_>> = batch
             .iter()
@@ -253,3 +272,28 @@ pub async fn insert_batch_outcomes(
 }
 
 pub use super::rollups::{RollupDelta, RollupKey};
+
+const RESPONSE_INSERT: &str = "INSERT INTO responses (receipt, ward_code, survey_id, \
+    survey_version, channel, submitted_at, month, cell, status, flag_reason, device_hash)";
+const RESPONSE_COLS: usize = 11;
+
+/// Inserts `values`, rows of `cols` values in the order of the columns of `head`, in
+/// statements of at most 256 rows and about a thousand parameters (see `rollups`: larger
+/// PostgreSQL statements meet delayed ACKs).
+async fn insert_rows(
+    db: &impl ConnectionTrait,
+    head: &str,
+    cols: usize,
+    values: Vec<Value>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let max_rows = (1000 / cols).clamp(1, 256);
+    let rows: Vec<&[Value]> = values.chunks(cols).collect();
+    for chunk in super::shaped_chunks(&rows, max_rows) {
+        let sql = super::values_sql(backend, head, cols, chunk.len(), "");
+        let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        db.execute_raw(Statement::from_sql_and_values(backend, &*sql, values))
+            .await?;
+    }
+    Ok(())
+}

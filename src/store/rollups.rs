@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::measure::{Acc, Cell, Rollup};
@@ -65,11 +65,21 @@ impl Slots {
         db: &impl ConnectionTrait,
         metrics: impl IntoIterator<Item = &'a str>,
     ) -> Result<Slots, DbErr> {
+        Ok(Slots::ensure_reporting(db, metrics).await?.0)
+    }
+
+    /// As [`Slots::ensure`], also telling whether a slot was assigned (in the caller's
+    /// transaction: it is not committed yet).
+    pub async fn ensure_reporting<'a>(
+        db: &impl ConnectionTrait,
+        metrics: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(Slots, bool), DbErr> {
         let mut slots = Slots::load(db).await?;
         let missing: BTreeSet<&str> = metrics
             .into_iter()
             .filter(|m| !slots.by_metric.contains_key(*m))
             .collect();
+        let assigned = !missing.is_empty();
         let backend = db.get_database_backend();
         let sql = match backend {
             DbBackend::Postgres => {
@@ -111,7 +121,7 @@ impl Slots {
                 )));
             }
         }
-        Ok(slots)
+        Ok((slots, assigned))
     }
 
     pub fn slot(&self, metric: &str) -> Option<usize> {
@@ -119,9 +129,15 @@ impl Slots {
     }
 }
 
-/// Rollup changes gathered over a batch, applied as additive upserts.
+/// Rollup changes gathered over a batch, applied as additive upserts: per (ward, month, cell)
+/// row, the accumulator of each metric.
 #[derive(Default, Debug)]
-pub struct RollupDelta(pub BTreeMap<RollupKey, Acc>);
+pub struct RollupDelta(BTreeMap<(String, String, String), BTreeMap<String, Acc>>);
+
+/// The metric slots a writer has seen committed: they never change once assigned, so a batch
+/// whose metrics all have a slot here needs no read of `rollup_slots`.
+#[derive(Default)]
+pub struct SlotCache(std::sync::Mutex<Option<Slots>>);
 
 impl RollupDelta {
     /// Adds (`sign` = 1) or removes (`sign` = -1) one response's contributions.
@@ -132,96 +148,132 @@ impl RollupDelta {
         contributions: &[(Cell, String, Acc)],
         sign: i64,
     ) {
-        for (cell, metric, acc) in contributions {
-            let key = (
-                ward.to_string(),
-                month.to_string(),
-                cell.key(),
-                metric.clone(),
-            );
-            let e = self.0.entry(key).or_default();
-            if sign >= 0 {
-                e.add(acc);
-            } else {
-                e.sub(acc);
+        // A response's contributions fall in one cell or a few: one row lookup per cell.
+        let mut cells: Vec<Cell> = contributions.iter().map(|(c, _, _)| *c).collect();
+        cells.sort();
+        cells.dedup();
+        for cell in cells {
+            let accs = self
+                .0
+                .entry((ward.to_string(), month.to_string(), cell.key()))
+                .or_default();
+            for (_, metric, acc) in contributions.iter().filter(|(c, _, _)| *c == cell) {
+                let e = match accs.get_mut(metric.as_str()) {
+                    Some(e) => e,
+                    None => accs.entry(metric.clone()).or_default(),
+                };
+                if sign >= 0 {
+                    e.add(acc);
+                } else {
+                    e.sub(acc);
+                }
             }
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        self.apply_cached(db, None).await
+    }
+
+    /// As [`RollupDelta::apply`], taking the slots from `cache` when it knows every metric.
+    pub async fn apply_cached(
+        self,
+        db: &impl ConnectionTrait,
+        cache: Option<&SlotCache>,
+    ) -> Result<(), DbErr> {
         if self.0.is_empty() {
             return Ok(());
         }
-        let slots = Slots::ensure(db, self.0.keys().map(|k| k.3.as_str())).await?;
-        // (ward, month, cell) → slot → accumulator, in key order.
-        let mut rows: BTreeMap<(String, String, String), BTreeMap<usize, Acc>> = BTreeMap::new();
-        for ((ward, month, cell, metric), acc) in self.0 {
-            let slot = slots
-                .slot(&metric)
-                .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
-            rows.entry((ward, month, cell))
-                .or_default()
-                .entry(slot)
-                .or_default()
-                .add(&acc);
-        }
+        let metrics: BTreeSet<&str> = self
+            .0
+            .values()
+            .flat_map(|accs| accs.keys().map(String::as_str))
+            .collect();
+        let cached = cache
+            .and_then(|c| c.0.lock().ok().and_then(|g| g.clone()))
+            .filter(|s| metrics.iter().all(|m| s.by_metric.contains_key(*m)));
+        let slots = match cached {
+            Some(s) => s,
+            None => {
+                let (slots, assigned) = Slots::ensure_reporting(db, metrics).await?;
+                // Only slots already committed are cached: a slot assigned in this
+                // transaction is gone if it rolls back.
+                if !assigned
+                    && let Some(c) = cache
+                    && let Ok(mut g) = c.0.lock()
+                {
+                    *g = Some(slots.clone());
+                }
+                slots
+            }
+        };
         // Every slot in use so far, not only this batch's: the statement keeps one shape.
         let used: Vec<usize> = slots.by_slot.keys().copied().collect();
-        let mut columns = vec![
-            Alias::new("ward_code"),
-            Alias::new("month"),
-            Alias::new("cell"),
-        ];
-        for &s in &used {
-            columns.extend([n_col(s), s_col(s), q_col(s)]);
-        }
-        let table = Alias::new(TABLE);
-        let excluded = Alias::new("excluded");
-        let mut on_conflict = OnConflict::columns([
-            Alias::new("ward_code"),
-            Alias::new("month"),
-            Alias::new("cell"),
-        ]);
-        for col in columns.iter().skip(3) {
-            on_conflict.value(
-                col.clone(),
-                Expr::col((table.clone(), col.clone()))
-                    .add(Expr::col((excluded.clone(), col.clone()))),
-            );
-        }
+        let backend = db.get_database_backend();
+        let per_row = 3 + 3 * used.len();
         // Few statement shapes. SQLite takes up to 32,766 bound parameters; on PostgreSQL a
         // statement is kept to about a thousand, because sqlx sends larger ones over TCP in a
         // way that meets delayed ACKs (40 ms stalls, measured on loopback).
-        let per_row = columns.len();
-        let budget = match db.get_database_backend() {
+        let budget = match backend {
             DbBackend::Sqlite => 30_000,
             _ => 1_000,
         };
         let rows_per_statement = (budget / per_row).clamp(1, 64);
-        let rows: Vec<_> = rows.into_iter().collect();
-        let zero = Acc::default();
-        for chunk in super::shaped_chunks(&rows, rows_per_statement) {
-            let mut insert = Query::insert();
-            insert.into_table(table.clone()).columns(columns.clone());
-            for ((ward, month, cell), accs) in chunk {
-                let mut values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
-                    ward.clone().into(),
-                    month.clone().into(),
-                    cell.clone().into(),
-                ];
-                for s in &used {
-                    let a = accs.get(s).unwrap_or(&zero);
-                    values.extend([a.n.into(), a.sum.into(), a.sumsq.into()]);
-                }
-                insert
-                    .values(values)
-                    .map_err(|e| DbErr::Custom(format!("rollup insert: {e}")))?;
+        let mut rows: Vec<((String, String, String), [Acc; SLOTS])> =
+            Vec::with_capacity(self.0.len());
+        for (key, accs) in self.0 {
+            let mut wide = [Acc::default(); SLOTS];
+            for (metric, acc) in accs {
+                let slot = slots
+                    .slot(&metric)
+                    .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
+                wide[slot].add(&acc);
             }
-            insert.on_conflict(on_conflict.clone());
-            db.execute(&insert).await?;
+            rows.push((key, wide));
+        }
+        let (head, tail) = upsert_parts(&used);
+        for chunk in super::shaped_chunks(&rows, rows_per_statement) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * per_row);
+            for ((ward, month, cell), wide) in chunk {
+                values.extend([
+                    Value::from(ward.as_str()),
+                    Value::from(month.as_str()),
+                    Value::from(cell.as_str()),
+                ]);
+                for &s in &used {
+                    let a = &wide[s];
+                    values.extend([Value::from(a.n), Value::from(a.sum), Value::from(a.sumsq)]);
+                }
+            }
+            let sql = super::values_sql(backend, &head, per_row, chunk.len(), &tail);
+            db.execute_raw(Statement::from_sql_and_values(backend, &*sql, values))
+                .await?;
         }
         Ok(())
     }
+}
+
+/// The head and the conflict clause of the additive upsert over the slots `used`.
+fn upsert_parts(used: &[usize]) -> (String, String) {
+    let mut cols = vec!["ward_code".to_string(), "month".into(), "cell".into()];
+    for s in used {
+        cols.extend([format!("n{s}"), format!("s{s}"), format!("q{s}")]);
+    }
+    let sets: Vec<String> = cols[3..]
+        .iter()
+        .map(|c| format!("{c} = {TABLE}.{c} + excluded.{c}"))
+        .collect();
+    (
+        format!("INSERT INTO {TABLE} ({})", cols.join(", ")),
+        format!(
+            "ON CONFLICT (ward_code, month, cell) DO UPDATE SET {}",
+            sets.join(", ")
+        ),
+    )
 }
 
 /// The sums of the rollup rows of `months`, of the wards `wards` (every ward with `None`),

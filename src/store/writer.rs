@@ -40,7 +40,7 @@ pub struct Writer {
     tx: mpsc::Sender<Job>,
     stats: Arc<Stats>,
     db: sea_orm::DatabaseConnection,
-    baseline: Arc<super::integrity::BaselineCache>,
+    caches: Arc<super::responses::BatchCaches>,
 }
 
 /// Counters of what the writer committed.
@@ -75,7 +75,7 @@ impl Writer {
                 tx,
                 stats: stats.clone(),
                 db,
-                baseline: Arc::default(),
+                caches: Arc::default(),
             },
             Pending(rx, stats),
         )
@@ -169,7 +169,7 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
         batch,
         &app.config.integrity,
         Some(&mail),
-        Some(&app.writer.baseline),
+        Some(&app.writer.caches),
     )
     .await?;
     let stored_at = std::time::Instant::now();
