@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::entities::answer;
 use crate::measure::{self, Cell, Respondent, ScaleSpec};
 use crate::store::responses::{AnswerRow, Channel, NewResponse};
 use crate::survey::{Answer, FormErrors, Kind, Mode, Survey, ValidatedResponse};
@@ -70,7 +69,7 @@ pub fn respondent(survey: &Survey, v: &ValidatedResponse) -> Respondent {
 }
 
 /// The respondent rebuilt from stored answer rows (for `index verify` and exclusions).
-pub fn respondent_from_rows(survey: &Survey, cell: Cell, rows: &[answer::Model]) -> Respondent {
+pub fn respondent_from_rows(survey: &Survey, cell: Cell, rows: &[AnswerRow]) -> Respondent {
     let mut r = Respondent {
         cell,
         items: Default::default(),

@@ -2,14 +2,14 @@
 //! batches, then the satisfaction and ranking reads timed against a naive recompute from raw
 //! rows.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use hailong::entities::{answer, response, unit};
+use hailong::entities::{response, unit};
 use hailong::measure::{self, Cell, MethodConfig, ScaleSpec, Status, WardEstimate, WardFigures};
 use hailong::period::Period;
 use hailong::store::figures::{self, MeasureCtx};
+use hailong::store::responses::AnswerRow;
 use hailong::store::responses::{Channel, NewResponse};
 use hailong::survey::{Mode, Survey};
 use rand::Rng;
@@ -176,26 +176,11 @@ pub async fn naive_ward(
         .order_by_asc(response::Column::Id)
         .all(db)
         .await?;
-    let mut answers: HashMap<i64, Vec<answer::Model>> = HashMap::new();
-    for chunk in rows.chunks(1000) {
-        let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-        for a in answer::Entity::find()
-            .filter(answer::Column::ResponseId.is_in(ids))
-            .all(db)
-            .await?
-        {
-            answers.entry(a.response_id).or_default().push(a);
-        }
-    }
     let respondents: Vec<_> = rows
         .iter()
         .map(|r| {
             let cell = Cell::parse(&r.cell).unwrap_or(Cell::Unknown);
-            hailong::intake::respondent_from_rows(
-                survey,
-                cell,
-                answers.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
-            )
+            hailong::intake::respondent_from_rows(survey, cell, &AnswerRow::from_json(&r.answers))
         })
         .collect();
     let margins_rows = hailong::store::units::margins_of(db, ward).await?;

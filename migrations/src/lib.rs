@@ -10,6 +10,7 @@ mod m20261127_200001_staff;
 mod m20261127_400001_mail;
 mod m20261127_700001_wide_rollups;
 mod m20261127_700002_burst_index;
+mod m20261128_000001_inline_answers;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_400001_mail::Migration),
             Box::new(m20261127_700001_wide_rollups::Migration),
             Box::new(m20261127_700002_burst_index::Migration),
+            Box::new(m20261128_000001_inline_answers::Migration),
         ]
     }
 }

@@ -21,6 +21,10 @@ pub struct Model {
     pub status: String,
     pub flag_reason: Option<String>,
     pub device_hash: Option<String>,
+    /// The answers: `{"a1": 4, "issue": "…", "p2": null}` (a number, a text, or null for
+    /// `na`); see `store::responses::AnswerRow`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub answers: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,8 +9,9 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::responses::AnswerRow;
 use crate::auth::Scope;
-use crate::entities::{answer, response, unit};
+use crate::entities::{response, unit};
 use crate::period::Period;
 
 /// What an export covers, already checked against the scope by [`resolve`].
@@ -62,7 +63,7 @@ pub async fn responses_page(
     f: &ExportFilter,
     after_id: i64,
     limit: u64,
-) -> Result<Vec<(response::Model, Vec<answer::Model>)>, DbErr> {
+) -> Result<Vec<(response::Model, Vec<AnswerRow>)>, DbErr> {
     let rows = response::Entity::find()
         .filter(condition(scope, f))
         .filter(response::Column::Id.gt(after_id))
@@ -70,23 +71,10 @@ pub async fn responses_page(
         .limit(limit)
         .all(db)
         .await?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Answers of exactly this page's responses (the primary key starts with response_id).
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut answers: HashMap<i64, Vec<answer::Model>> = HashMap::with_capacity(rows.len());
-    for a in answer::Entity::find()
-        .filter(answer::Column::ResponseId.is_in(ids))
-        .all(db)
-        .await?
-    {
-        answers.entry(a.response_id).or_default().push(a);
-    }
     Ok(rows
         .into_iter()
         .map(|r| {
-            let a = answers.remove(&r.id).unwrap_or_default();
+            let a = AnswerRow::from_json(&r.answers);
             (r, a)
         })
         .collect())

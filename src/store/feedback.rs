@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::responses::AnswerRow;
 use crate::auth::Scope;
-use crate::entities::{answer, feedback_note, feedback_state, response, staff_user};
+use crate::entities::{feedback_note, feedback_state, response, staff_user};
 use crate::period::Period;
 use crate::store::units::{self, UnitInfo};
 
@@ -116,28 +117,32 @@ pub async fn ward_in_scope(
         .filter(|u| scope.contains_ward(u)))
 }
 
-fn has_text(question: &'static str) -> sea_orm::sea_query::SimpleExpr {
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(answer::Entity)
-            .and_where(
-                Expr::col((answer::Entity, answer::Column::ResponseId))
-                    .equals((response::Entity, response::Column::Id)),
-            )
-            .and_where(Expr::col((answer::Entity, answer::Column::QuestionId)).eq(question))
-            .and_where(Expr::col((answer::Entity, answer::Column::ValueText)).is_not_null())
-            .and_where(Expr::col((answer::Entity, answer::Column::ValueText)).ne(""))
-            .to_owned(),
-    )
+/// One answer of the response, read from its `answers` object; `question` is one of this
+/// module's constant question ids, never input.
+fn answer_sql(backend: DbBackend, question: &'static str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("(answers ->> '{question}')"),
+        _ => format!("json_extract(answers, '$.{question}')"),
+    }
 }
 
-fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::Entity> {
+fn has_text(backend: DbBackend, question: &'static str) -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust(format!(
+        "COALESCE({}, '') <> ''",
+        answer_sql(backend, question)
+    ))
+}
+
+fn inbox_query(
+    backend: DbBackend,
+    ward: &UnitInfo,
+    f: &InboxFilter,
+) -> sea_orm::Select<response::Entity> {
     let mut q = response::Entity::find().filter(response::Column::WardCode.eq(&ward.code));
     q = if f.with_comment {
-        q.filter(has_text("comment"))
+        q.filter(has_text(backend, "comment"))
     } else {
-        q.filter(has_text("comment").or(has_text("issue")))
+        q.filter(has_text(backend, "comment").or(has_text(backend, "issue")))
     };
     if let Some(p) = f.period {
         q = q.filter(response::Column::Month.is_in(p.months()));
@@ -147,16 +152,11 @@ fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::En
     }
     if let Some(b) = f.band {
         let (lo, hi) = b.range();
-        q = q.filter(
-            response::Column::Id.in_subquery(
-                Query::select()
-                    .column(answer::Column::ResponseId)
-                    .from(answer::Entity)
-                    .and_where(Expr::col(answer::Column::QuestionId).eq("overall"))
-                    .and_where(Expr::col(answer::Column::ValueNum).between(lo, hi))
-                    .to_owned(),
-            ),
-        );
+        let overall = match backend {
+            DbBackend::Postgres => format!("{}::int", answer_sql(backend, "overall")),
+            _ => answer_sql(backend, "overall"),
+        };
+        q = q.filter(Expr::cust(format!("{overall} BETWEEN {lo} AND {hi}")));
     }
     if let Some(s) = f.status {
         let sub = |cond: sea_orm::sea_query::SimpleExpr| {
@@ -184,7 +184,7 @@ fn inbox_query(ward: &UnitInfo, f: &InboxFilter) -> sea_orm::Select<response::En
 #[derive(Debug, Clone)]
 pub struct Item {
     pub response: response::Model,
-    pub answers: Vec<answer::Model>,
+    pub answers: Vec<AnswerRow>,
     pub status: Status,
     pub assignee: Option<(i64, String)>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -199,8 +199,10 @@ pub async fn inbox(
     f: &InboxFilter,
     page: u64,
 ) -> Result<(Vec<Item>, u64), DbErr> {
-    let total = inbox_query(ward, f).count(db).await?;
-    let rows = inbox_query(ward, f)
+    let total = inbox_query(db.get_database_backend(), ward, f)
+        .count(db)
+        .await?;
+    let rows = inbox_query(db.get_database_backend(), ward, f)
         .order_by_desc(response::Column::SubmittedAt)
         .order_by_desc(response::Column::Id)
         .offset(page * PAGE_SIZE)
@@ -217,14 +219,6 @@ async fn complete(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
-    }
-    let mut answers: HashMap<i64, Vec<answer::Model>> = HashMap::new();
-    for a in answer::Entity::find()
-        .filter(answer::Column::ResponseId.is_in(ids.clone()))
-        .all(db)
-        .await?
-    {
-        answers.entry(a.response_id).or_default().push(a);
     }
     let states: HashMap<i64, feedback_state::Model> = feedback_state::Entity::find()
         .filter(feedback_state::Column::ResponseId.is_in(ids))
@@ -250,7 +244,7 @@ async fn complete(
         .map(|r| {
             let st = states.get(&r.id);
             Item {
-                answers: answers.remove(&r.id).unwrap_or_default(),
+                answers: AnswerRow::from_json(&r.answers),
                 status: st
                     .and_then(|s| Status::parse(&s.status))
                     .unwrap_or(Status::New),
@@ -270,7 +264,7 @@ pub async fn item(
     ward: &UnitInfo,
     id: i64,
 ) -> Result<Option<Item>, DbErr> {
-    let r = inbox_query(ward, &InboxFilter::default())
+    let r = inbox_query(db.get_database_backend(), ward, &InboxFilter::default())
         .filter(response::Column::Id.eq(id))
         .one(db)
         .await?;

@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use super::responses::RollupDelta;
-use crate::entities::{answer, response};
+use crate::entities::response;
 use crate::measure::Cell;
 use crate::survey::catalog::Catalog;
 
@@ -86,10 +86,7 @@ async fn set_counted(
             id,
             survey: resp.survey_id.clone(),
         })?;
-    let rows = answer::Entity::find()
-        .filter(answer::Column::ResponseId.eq(id))
-        .all(&txn)
-        .await?;
+    let rows = super::responses::AnswerRow::from_json(&resp.answers);
     let cell = Cell::parse(&resp.cell).unwrap_or(Cell::Unknown);
     let respondent = crate::intake::respondent_from_rows(survey, cell, &rows);
     let contributions =

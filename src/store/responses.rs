@@ -1,4 +1,4 @@
-//! Writing responses: the response row, one row per answer, the contact apart, and the rollup
+//! Writing responses: the response row with its answers, the contact apart, and the rollup
 //! updates — all in the caller's transaction, so that either everything is stored or nothing.
 
 use std::collections::HashMap;
@@ -39,6 +39,48 @@ pub struct AnswerRow {
     pub question_id: String,
     pub value_num: Option<i32>,
     pub value_text: Option<String>,
+}
+
+impl AnswerRow {
+    /// A response's answers as stored in `responses.answers`: one JSON object, question → a
+    /// number, a text, or null (`na`).
+    pub fn to_json(answers: &[AnswerRow]) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = answers
+            .iter()
+            .map(|a| {
+                let v = match (&a.value_num, &a.value_text) {
+                    (Some(n), _) => serde_json::Value::from(*n),
+                    (None, Some(t)) => serde_json::Value::from(t.as_str()),
+                    (None, None) => serde_json::Value::Null,
+                };
+                (a.question_id.clone(), v)
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// The answers stored in `responses.answers` (anything but an object of numbers, texts and
+    /// nulls is skipped: it was not written by [`AnswerRow::to_json`]).
+    pub fn from_json(stored: &serde_json::Value) -> Vec<AnswerRow> {
+        let Some(map) = stored.as_object() else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(q, v)| {
+                let (value_num, value_text) = match v {
+                    serde_json::Value::Null => (None, None),
+                    serde_json::Value::Number(n) => (Some(i32::try_from(n.as_i64()?).ok()?), None),
+                    serde_json::Value::String(s) => (None, Some(s.clone())),
+                    _ => return None,
+                };
+                Some(AnswerRow {
+                    question_id: q.clone(),
+                    value_num,
+                    value_text,
+                })
+            })
+            .collect()
+    }
 }
 
 /// A response ready to store: validated, with its rollup contributions computed.
@@ -171,6 +213,7 @@ pub async fn insert_batch_outcomes(
                 Value::from(if flag.is_some() { "flagged" } else { "counted" }),
                 Value::from(flag.clone()),
                 Value::from(r.device_hash.clone()),
+                Value::from(AnswerRow::to_json(&r.answers)),
             ]);
         }
         let sql = super::values_sql(
@@ -188,7 +231,6 @@ pub async fn insert_batch_outcomes(
         }
     }
     let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
-    let mut answers: Vec<Value> = Vec::new();
     let mut contacts: Vec<Value> = Vec::new();
     let mut origins: Vec<Value> = Vec::new();
     let mut rollups = RollupDelta::default();
@@ -205,14 +247,6 @@ pub async fn insert_batch_outcomes(
                 Value::from(day.as_str()),
             ]);
         }
-        for a in &r.answers {
-            answers.extend([
-                Value::from(id),
-                Value::from(a.question_id.as_str()),
-                Value::from(a.value_num),
-                Value::from(a.value_text.clone()),
-            ]);
-        }
         if let Some((email, consent)) = &r.contact {
             contacts.extend([
                 Value::from(id),
@@ -226,13 +260,6 @@ pub async fn insert_batch_outcomes(
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
     }
-    insert_rows(
-        db,
-        "INSERT INTO answers (response_id, question_id, value_num, value_text)",
-        4,
-        answers,
-    )
-    .await?;
     insert_rows(
         db,
         "INSERT INTO contacts (response_id, email, consent, created_at)",
@@ -274,8 +301,8 @@ pub async fn insert_batch_outcomes(
 pub use super::rollups::{RollupDelta, RollupKey};
 
 const RESPONSE_INSERT: &str = "INSERT INTO responses (receipt, ward_code, survey_id, \
-    survey_version, channel, submitted_at, month, cell, status, flag_reason, device_hash)";
-const RESPONSE_COLS: usize = 11;
+    survey_version, channel, submitted_at, month, cell, status, flag_reason, device_hash, answers)";
+const RESPONSE_COLS: usize = 12;
 
 /// Inserts `values`, rows of `cols` values in the order of the columns of `head`, in
 /// statements of at most 256 rows and about a thousand parameters (see `rollups`: larger
@@ -296,4 +323,40 @@ async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AnswerRow;
+
+    #[test]
+    fn answers_round_trip_through_their_json_object() {
+        let rows = vec![
+            AnswerRow {
+                question_id: "a1".into(),
+                value_num: Some(5),
+                value_text: None,
+            },
+            AnswerRow {
+                question_id: "p2".into(),
+                value_num: None,
+                value_text: None,
+            },
+            AnswerRow {
+                question_id: "comment".into(),
+                value_num: None,
+                value_text: Some("Góp ý \"x\" <b>".into()),
+            },
+        ];
+        let json = AnswerRow::to_json(&rows);
+        assert_eq!(json["a1"], 5);
+        assert!(json["p2"].is_null());
+        let mut back = AnswerRow::from_json(&json);
+        back.sort_by(|a, b| a.question_id.cmp(&b.question_id));
+        let mut rows = rows;
+        rows.sort_by(|a, b| a.question_id.cmp(&b.question_id));
+        assert_eq!(back, rows);
+        assert!(AnswerRow::from_json(&serde_json::json!([1, 2])).is_empty());
+        assert!(AnswerRow::from_json(&serde_json::json!({"x": [1]})).is_empty());
+    }
 }

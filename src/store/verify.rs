@@ -1,13 +1,14 @@
 //! `hailong index verify`: recompute every rollup from the raw responses and compare.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::responses::AnswerRow;
 use super::rollups::RollupKey;
-use crate::entities::{answer, response};
+use crate::entities::response;
 use crate::measure::{Acc, Cell};
 use crate::survey::catalog::Catalog;
 
@@ -39,15 +40,6 @@ pub async fn recompute(
             .await?;
         let Some(last) = page.last() else { break };
         last_id = last.id;
-        let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
-        let rows = answer::Entity::find()
-            .filter(answer::Column::ResponseId.is_in(ids))
-            .all(db)
-            .await?;
-        let mut by_response: HashMap<i64, Vec<answer::Model>> = HashMap::new();
-        for a in rows {
-            by_response.entry(a.response_id).or_default().push(a);
-        }
         for r in &page {
             let Some(survey) = catalog.get(&r.survey_id) else {
                 return Err(DbErr::Custom(format!(
@@ -57,7 +49,7 @@ pub async fn recompute(
             };
             let spec = crate::intake::scale_spec(survey);
             let cell = Cell::parse(&r.cell).unwrap_or(Cell::Unknown);
-            let answers = by_response.remove(&r.id).unwrap_or_default();
+            let answers = AnswerRow::from_json(&r.answers);
             let respondent = crate::intake::respondent_from_rows(survey, cell, &answers);
             for (cell, metric, acc) in crate::measure::contributions(&spec, &respondent) {
                 expected

@@ -3,11 +3,12 @@
 //! (to 1e-9), and `index verify` finds no difference — after random inserts, exclusions and
 //! inclusions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use hailong::entities::{answer, response};
+use hailong::entities::response;
 use hailong::measure::{self, Cell, MethodConfig, WardFigures};
 use hailong::period::Period;
+use hailong::store::responses::AnswerRow;
 use hailong::store::{self, figures::MeasureCtx, responses::Channel, units::UnitRow};
 use hailong::survey::{Catalog, Mode};
 use proptest::prelude::*;
@@ -247,20 +248,12 @@ async fn check(
         .all(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let answers = answer::Entity::find()
-        .all(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut by_response: HashMap<i64, Vec<answer::Model>> = HashMap::new();
-    for a in answers {
-        by_response.entry(a.response_id).or_default().push(a);
-    }
     let mut raw: BTreeMap<(String, String), Vec<measure::Respondent>> = BTreeMap::new();
     for r in stored.iter().filter(|r| r.status == "counted") {
         let resp = hailong::intake::respondent_from_rows(
             survey,
             Cell::parse(&r.cell).unwrap(),
-            by_response.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
+            &AnswerRow::from_json(&r.answers),
         );
         raw.entry((r.ward_code.clone(), r.month.clone()))
             .or_default()

@@ -559,9 +559,17 @@ both!(ward_inbox_workflow, |app| {
             .status(),
         400
     );
-    let id = app
-        .count("SELECT r.id FROM responses r JOIN answers a ON a.response_id = r.id WHERE a.question_id = 'overall' AND a.value_num = 2")
-        .await;
+    let id = {
+        use sea_orm::EntityTrait;
+        hailong::entities::response::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.answers["overall"] == 2)
+            .expect("the response with overall 2")
+            .id
+    };
     let item = format!("/staff/wards/00004/feedback/{id}");
     let csrf = w.csrf().await;
     // CSRF: missing or wrong → 403, nothing changes.
@@ -694,6 +702,27 @@ both!(ward_inbox_workflow, |app| {
         .await
         .unwrap();
     assert!(log.contains("w@example.vn") && log.contains(&format!("response:{id}")));
+    // An "issue" answer alone makes an inbox item, which `with_comment=1` leaves out.
+    let issue_only = format!(
+        "{}&issue=C%C6%B0%E1%BB%9Bp+gi%E1%BA%ADt",
+        crate::public::VALID
+    );
+    let r = app.post_form("/s/00004", &issue_only).await;
+    assert_eq!(r.status(), 303);
+    let all = w
+        .get("/staff/wards/00004/feedback")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains("Cướp giật") && all.contains("Cán bộ rất nhiệt tình"));
+    let commented = w
+        .get("/staff/wards/00004/feedback?with_comment=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!commented.contains("Cướp giật") && commented.contains("Cán bộ rất nhiệt tình"));
 });
 
 both!(free_text_is_masked_for_staff, |app| {

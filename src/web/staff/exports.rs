@@ -15,10 +15,11 @@ use tokio::sync::mpsc;
 use super::{Staff, audit, render};
 use crate::app::{AppState, DEFAULT_SURVEY};
 use crate::auth::Scope;
-use crate::entities::{answer, response};
+use crate::entities::response;
 use crate::error::{AppError, AppResult};
 use crate::period::Period;
 use crate::store::exports::{self, ExportFilter};
+use crate::store::responses::AnswerRow;
 use crate::store::{feedback, units};
 
 pub fn routes() -> Router<AppState> {
@@ -123,7 +124,7 @@ const FIXED: [&str; 9] = [
 /// explicit "not applicable").
 fn row_cells(
     r: &response::Model,
-    answers: &[answer::Model],
+    answers: &[AnswerRow],
     province: &str,
     questions: &[String],
 ) -> Vec<String> {
