@@ -24,7 +24,7 @@ use sea_orm::{
 const LOAD_BATCH: usize = 5000;
 
 /// One random, complete and valid set of form fields.
-fn random_form(rng: &mut StdRng, n: u64) -> Vec<(String, String)> {
+pub fn random_form(rng: &mut StdRng, n: u64) -> Vec<(String, String)> {
     let mut f: Vec<(String, String)> = Vec::with_capacity(17);
     for id in ["a1", "a2", "r1", "r2", "s1", "s2", "c1", "c2"] {
         // A few `na`, and answers leaning to agreement, as real ones do.

@@ -11,6 +11,7 @@
 mod data;
 mod load;
 mod server;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -311,6 +312,20 @@ async fn scenarios(
         sq.p99_ms < 25.0,
         "< 25 ms",
     );
+    let writer_url = format!("sqlite://{}?mode=rwc", work.join("writer.db").display());
+    hailong::db::open_with_units(&writer_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    writer_alone(
+        &mut r,
+        "SQLite",
+        &writer_url,
+        repo,
+        &wards,
+        args,
+        bare_form.rps(),
+    )
+    .await?;
 
     // PostgreSQL submissions.
     let pg_admin = args
@@ -323,7 +338,12 @@ async fn scenarios(
         Some(admin) => {
             let name = format!("hailong_bench_{}", std::process::id());
             let url = create_pg(&admin, &name).await?;
-            let res = submissions(&mut r, "hailong: POST /s/{ward} on PostgreSQL (durable)", hailong_bin, repo, work, &url, &wards, args).await;
+            let mut res = submissions(&mut r, "hailong: POST /s/{ward} on PostgreSQL (durable)", hailong_bin, repo, work, &url, &wards, args).await;
+            if res.is_ok()
+                && let Err(e) = writer_alone(&mut r, "PostgreSQL", &url, repo, &wards, args, bare_form.rps()).await
+            {
+                res = Err(e);
+            }
             drop_pg(&admin, &name).await;
             let pg = res?;
             let ratio = pg.rps() / bare_form.rps();
@@ -341,6 +361,32 @@ async fn scenarios(
     let peak = r.peak_rss_mb;
     r.target("peak RSS of any server, MB", peak, peak < 200.0, "< 200 MB");
     Ok(r)
+}
+
+/// The writer's storing path alone on `url` (see `writer.rs`): a yardstick for how much of a
+/// submission's cost is storage; no target.
+async fn writer_alone(
+    r: &mut Report,
+    backend: &str,
+    url: &str,
+    repo: &Path,
+    wards: &[String],
+    args: &Args,
+    bare_form_rps: f64,
+) -> Result<(), String> {
+    let catalog = hailong::survey::Catalog::load(repo.join("surveys"))
+        .map_err(|p| format!("{} survey problems", p.len()))?;
+    let survey = catalog
+        .get(hailong::app::DEFAULT_SURVEY)
+        .ok_or("the default survey is missing")?;
+    let (rate, median_ms) = writer::run(url, survey, wards, args.seconds.min(5)).await?;
+    r.line(format!(
+        "  writer alone on {backend}, in process, batches of {}: {rate:.0} responses/s, \
+         {median_ms:.2} ms median per batch (store and commit); {:.3} of the bare form",
+        writer::BATCH,
+        rate / bare_form_rps
+    ));
+    Ok(())
 }
 
 async fn fetch_len(base: &str, path: &str) -> usize {
@@ -367,10 +413,17 @@ async fn create_pg(admin: &str, name: &str) -> Result<String, String> {
         .await
         .map_err(|e| format!("PostgreSQL: {e}"))?;
     db.close().await.ok();
-    let (base, _) = admin
+    // `postgres://user@host/db?host=/run/postgresql` names a Unix socket: keep the query.
+    let (path, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(p, q)| (p, Some(q)));
+    let (base, _) = path
         .rsplit_once('/')
         .ok_or("postgres URL without a database name")?;
-    Ok(format!("{base}/{name}"))
+    Ok(match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    })
 }
 
 async fn drop_pg(admin: &str, name: &str) {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::config::IntegrityConfig;
 use crate::measure::{Acc, Cell};
@@ -193,14 +193,25 @@ pub async fn insert_batch_outcomes(
         all_checks.push(checks);
         receipts.push(new_receipt());
     }
-    // One statement per chunk; the ids come back with the receipts (RETURNING does not promise
-    // the order of the rows).
+    // One statement per chunk. On SQLite the writer holds the write lock (`BEGIN IMMEDIATE`),
+    // so it numbers the rows itself, after the highest id ever used (the table is
+    // AUTOINCREMENT), and nothing comes back; on PostgreSQL the ids come back with the
+    // receipts (RETURNING does not promise the order of the rows).
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
+    let mut next_id = match backend {
+        DbBackend::Sqlite => Some(last_response_id(db).await?),
+        _ => None,
+    };
     let rows: Vec<usize> = (0..batch.len()).collect();
     for chunk in super::shaped_chunks(&rows, 64) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * RESPONSE_COLS);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * (RESPONSE_COLS + 1));
         for &i in chunk {
             let (r, flag) = (&batch[i], &flags[i]);
+            if let Some(last) = next_id.as_mut() {
+                *last += 1;
+                ids.insert(receipts[i].clone(), *last);
+                values.push(Value::from(*last));
+            }
             values.extend([
                 Value::from(receipts[i].as_str()),
                 Value::from(r.ward_code.as_str()),
@@ -216,9 +227,21 @@ pub async fn insert_batch_outcomes(
                 Value::from(AnswerRow::to_json(&r.answers)),
             ]);
         }
+        if next_id.is_some() {
+            let sql = super::values_sql(
+                backend,
+                &format!("INSERT INTO responses (id, {RESPONSE_COLUMNS})"),
+                RESPONSE_COLS + 1,
+                chunk.len(),
+                "",
+            );
+            db.execute_raw(Statement::from_sql_and_values(backend, &*sql, values))
+                .await?;
+            continue;
+        }
         let sql = super::values_sql(
             backend,
-            RESPONSE_INSERT,
+            &format!("INSERT INTO responses ({RESPONSE_COLUMNS})"),
             RESPONSE_COLS,
             chunk.len(),
             "RETURNING id, receipt",
@@ -300,9 +323,23 @@ pub async fn insert_batch_outcomes(
 
 pub use super::rollups::{RollupDelta, RollupKey};
 
-const RESPONSE_INSERT: &str = "INSERT INTO responses (receipt, ward_code, survey_id, \
-    survey_version, channel, submitted_at, month, cell, status, flag_reason, device_hash, answers)";
+const RESPONSE_COLUMNS: &str = "receipt, ward_code, survey_id, survey_version, channel, \
+    submitted_at, month, cell, status, flag_reason, device_hash, answers";
 const RESPONSE_COLS: usize = 12;
+
+/// The highest response id SQLite has handed out (deleted rows included: `responses` is
+/// AUTOINCREMENT, so an id is never used twice). Read under the write lock.
+async fn last_response_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM responses), \
+             (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'responses'))",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no last response id".into()))?;
+    row.try_get_by_index(0)
+}
 
 /// Inserts `values`, rows of `cols` values in the order of the columns of `head`, in
 /// statements of at most 256 rows and about a thousand parameters (see `rollups`: larger
