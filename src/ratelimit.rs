@@ -243,6 +243,13 @@ impl RetryAfter {
     pub fn seconds(&self) -> u64 {
         self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0)
     }
+
+    /// Sets `Retry-After` (whole seconds, at least one) on `resp`.
+    pub fn set_on(&self, resp: &mut Response) {
+        if let Ok(v) = HeaderValue::from_str(&self.seconds().max(1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
 }
 
 impl IntoResponse for RetryAfter {
@@ -250,9 +257,7 @@ impl IntoResponse for RetryAfter {
     /// JSON error on `/api/`) and keeps the header.
     fn into_response(self) -> Response {
         let mut r = (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
-        if let Ok(v) = HeaderValue::from_str(&self.seconds().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        self.set_on(&mut r);
         r
     }
 }

@@ -107,6 +107,37 @@ pub(crate) fn values_sql(
     sql
 }
 
+/// Executes `{head} VALUES (…), (…) {tail}` over `values`, rows of `cols` values in the order
+/// of the columns of `head`, in shaped chunks (see [`shaped_chunks`]) of at most `max_rows`
+/// rows and the backend's parameter budget. SQLite takes up to 32,766 bound parameters; on
+/// PostgreSQL a statement is kept to about a thousand, because sqlx sends larger ones over TCP
+/// in a way that meets delayed ACKs (40 ms stalls, measured on loopback).
+pub(crate) async fn execute_rows(
+    db: &impl sea_orm::ConnectionTrait,
+    head: &str,
+    cols: usize,
+    values: Vec<sea_orm::Value>,
+    tail: &str,
+    max_rows: usize,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let budget = match backend {
+        sea_orm::DbBackend::Sqlite => 30_000,
+        _ => 1_000,
+    };
+    let rows: Vec<usize> = (0..values.len() / cols.max(1)).collect();
+    let mut values = values.into_iter();
+    for chunk in shaped_chunks(&rows, (budget / cols.max(1)).clamp(1, max_rows)) {
+        let part: Vec<sea_orm::Value> = values.by_ref().take(chunk.len() * cols).collect();
+        let sql = values_sql(backend, head, cols, chunk.len(), tail);
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, &*sql, part,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Stores responses in one transaction; returns their receipts after the commit.
 pub async fn write_batch(
     db: &DatabaseConnection,

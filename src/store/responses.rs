@@ -283,18 +283,22 @@ pub async fn insert_batch_outcomes(
             rollups.add(&r.ward_code, &month, &r.contributions, 1);
         }
     }
-    insert_rows(
+    super::execute_rows(
         db,
         "INSERT INTO contacts (response_id, email, consent, created_at)",
         4,
         contacts,
+        "",
+        256,
     )
     .await?;
-    insert_rows(
+    super::execute_rows(
         db,
         "INSERT INTO response_origins (response_id, ip_hash, day)",
         3,
         origins,
+        "",
+        256,
     )
     .await?;
     rollups.apply_cached(db, caches.map(|c| &c.slots)).await?;
@@ -339,27 +343,6 @@ async fn last_response_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
         .await?
         .ok_or_else(|| DbErr::Custom("no last response id".into()))?;
     row.try_get_by_index(0)
-}
-
-/// Inserts `values`, rows of `cols` values in the order of the columns of `head`, in
-/// statements of at most 256 rows and about a thousand parameters (see `rollups`: larger
-/// PostgreSQL statements meet delayed ACKs).
-async fn insert_rows(
-    db: &impl ConnectionTrait,
-    head: &str,
-    cols: usize,
-    values: Vec<Value>,
-) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let max_rows = (1000 / cols).clamp(1, 256);
-    let rows: Vec<&[Value]> = values.chunks(cols).collect();
-    for chunk in super::shaped_chunks(&rows, max_rows) {
-        let sql = super::values_sql(backend, head, cols, chunk.len(), "");
-        let values: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        db.execute_raw(Statement::from_sql_and_values(backend, &*sql, values))
-            .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -213,19 +213,9 @@ impl RollupDelta {
         };
         // Every slot in use so far, not only this batch's: the statement keeps one shape.
         let used: Vec<usize> = slots.by_slot.keys().copied().collect();
-        let backend = db.get_database_backend();
         let per_row = 3 + 3 * used.len();
-        // Few statement shapes. SQLite takes up to 32,766 bound parameters; on PostgreSQL a
-        // statement is kept to about a thousand, because sqlx sends larger ones over TCP in a
-        // way that meets delayed ACKs (40 ms stalls, measured on loopback).
-        let budget = match backend {
-            DbBackend::Sqlite => 30_000,
-            _ => 1_000,
-        };
-        let rows_per_statement = (budget / per_row).clamp(1, 64);
-        let mut rows: Vec<((String, String, String), [Acc; SLOTS])> =
-            Vec::with_capacity(self.0.len());
-        for (key, accs) in self.0 {
+        let mut values: Vec<Value> = Vec::with_capacity(self.0.len() * per_row);
+        for ((ward, month, cell), accs) in self.0 {
             let mut wide = [Acc::default(); SLOTS];
             for (metric, acc) in accs {
                 let slot = slots
@@ -233,27 +223,14 @@ impl RollupDelta {
                     .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
                 wide[slot].add(&acc);
             }
-            rows.push((key, wide));
+            values.extend([Value::from(ward), Value::from(month), Value::from(cell)]);
+            for &s in &used {
+                let a = &wide[s];
+                values.extend([Value::from(a.n), Value::from(a.sum), Value::from(a.sumsq)]);
+            }
         }
         let (head, tail) = upsert_parts(&used);
-        for chunk in super::shaped_chunks(&rows, rows_per_statement) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * per_row);
-            for ((ward, month, cell), wide) in chunk {
-                values.extend([
-                    Value::from(ward.as_str()),
-                    Value::from(month.as_str()),
-                    Value::from(cell.as_str()),
-                ]);
-                for &s in &used {
-                    let a = &wide[s];
-                    values.extend([Value::from(a.n), Value::from(a.sum), Value::from(a.sumsq)]);
-                }
-            }
-            let sql = super::values_sql(backend, &head, per_row, chunk.len(), &tail);
-            db.execute_raw(Statement::from_sql_and_values(backend, &*sql, values))
-                .await?;
-        }
-        Ok(())
+        super::execute_rows(db, &head, per_row, values, &tail, 64).await
     }
 }
 

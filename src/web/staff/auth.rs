@@ -131,11 +131,7 @@ async fn login(
             ),
             StatusCode::TOO_MANY_REQUESTS,
         )?;
-        let secs = wait.seconds().max(1).to_string();
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from_str(&secs).expect("digits"),
-        );
+        wait.set_on(&mut resp);
         return Ok(resp);
     }
     let found = staff::find_for_login(&state.db, &f.email).await?;

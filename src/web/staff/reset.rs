@@ -112,11 +112,7 @@ async fn forgot(
             |c| c.insert("limited", &true),
             StatusCode::TOO_MANY_REQUESTS,
         )?;
-        let secs = wait.seconds().max(1).to_string();
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from_str(&secs).expect("digits"),
-        );
+        wait.set_on(&mut resp);
         return Ok(resp);
     }
     let user = staff_user::Entity::find()
