@@ -50,8 +50,20 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
 
 /// The connection of the group-commit writer: one connection of its own, so that its page
 /// cache stays warm (in WAL mode a connection's cache is dropped whenever another connection
-/// has written) and its statements stay prepared; SQLite gets a 32 MB page cache.
+/// has written) and its statements stay prepared. A SQLite file is driven in place on the
+/// writer's thread, with a 32 MB page cache (see [`crate::sqlite_direct`]).
 pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError> {
+    if url.starts_with("sqlite:")
+        && let Some(db) =
+            crate::sqlite_direct::connect(url)
+                .await
+                .map_err(|e| DbOpenError::Connect {
+                    url: redact_url(url),
+                    cause: e.to_string(),
+                })?
+    {
+        return Ok(db);
+    }
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))

@@ -49,13 +49,9 @@ pub async fn run(
             batch.push(r);
         }
         let started = Instant::now();
-        let txn = hailong::store::begin_write(&db)
+        hailong::store::writer::commit_batch(&db, &batch, &rules, None, Some(&caches))
             .await
             .map_err(|e| e.to_string())?;
-        hailong::store::responses::insert_batch_outcomes(&txn, &batch, &rules, None, Some(&caches))
-            .await
-            .map_err(|e| e.to_string())?;
-        txn.commit().await.map_err(|e| e.to_string())?;
         let took = started.elapsed();
         busy += took;
         times.push(took);

@@ -137,6 +137,13 @@ impl BurstTracker {
     }
 }
 
+/// A ward and a count, read by column name (as every read on the writer's connection is).
+#[derive(sea_orm::FromQueryResult)]
+struct WardCount {
+    ward_code: String,
+    n: i64,
+}
+
 /// Online responses per ward of `wards` matching `cond`.
 async fn counts_by_ward(
     db: &impl ConnectionTrait,
@@ -148,7 +155,7 @@ async fn counts_by_ward(
     if wards.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, i64)> = response::Entity::find()
+    let rows = response::Entity::find()
         .select_only()
         .column(response::Column::WardCode)
         .column_as(
@@ -161,12 +168,12 @@ async fn counts_by_ward(
         .filter(online())
         .filter(cond)
         .group_by(response::Column::WardCode)
-        .into_tuple()
+        .into_model::<WardCount>()
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(w, n)| (w, u64::try_from(n).unwrap_or(0)))
+        .map(|r| (r.ward_code, u64::try_from(r.n).unwrap_or(0)))
         .collect())
 }
 

@@ -45,13 +45,13 @@ impl Slots {
         let rows = db
             .query_all_raw(Statement::from_string(
                 db.get_database_backend(),
-                "SELECT metric, slot FROM rollup_slots",
+                "SELECT metric, CAST(slot AS BIGINT) AS slot FROM rollup_slots",
             ))
             .await?;
         let mut out = Slots::default();
         for row in rows {
             let metric: String = row.try_get("", "metric")?;
-            let slot: i32 = row.try_get("", "slot")?;
+            let slot: i64 = row.try_get("", "slot")?;
             let slot = usize::try_from(slot)
                 .map_err(|_| DbErr::Custom(format!("rollup slot {slot} is negative")))?;
             out.by_metric.insert(metric.clone(), slot);

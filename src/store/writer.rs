@@ -17,10 +17,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use sea_orm::DbErr;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
-use super::responses::{NewResponse, Outcome, insert_batch_outcomes};
+use super::responses::{BatchCaches, NewResponse, Outcome, insert_batch_outcomes};
 use crate::app::Inner;
 
 /// The most submissions one transaction stores.
@@ -83,9 +83,28 @@ impl Writer {
 
     /// Starts the writer task for the application `inner`. The task holds only a weak
     /// reference: it stops when the application is dropped and the queue is empty.
+    ///
+    /// On a SQLite file the task runs on a thread of its own (with a runtime of its own),
+    /// because it drives SQLite in place and blocks while a statement runs (see
+    /// [`crate::sqlite_direct`]); request handlers never share that thread.
     pub fn start(inner: &Arc<Inner>, pending: Pending) {
         let weak = Arc::downgrade(inner);
-        tokio::spawn(run(weak, pending.0, pending.1));
+        if !is_direct(&inner.writer.db) {
+            tokio::spawn(run(weak, pending.0, pending.1));
+            return;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let spawned = runtime.map_err(|e| e.to_string()).and_then(|rt| {
+            std::thread::Builder::new()
+                .name("hailong-writer".into())
+                .spawn(move || rt.block_on(run(weak, pending.0, pending.1)))
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the writer's thread: submissions cannot be stored");
+        }
     }
 
     /// What the writer has committed since the start.
@@ -163,21 +182,17 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
         cfg: &app.config.mail,
     };
     let started = std::time::Instant::now();
-    let txn = super::begin_write(&app.writer.db).await?;
-    let outcomes = insert_batch_outcomes(
-        &txn,
+    let outcomes = commit_batch(
+        &app.writer.db,
         batch,
         &app.config.integrity,
         Some(&mail),
         Some(&app.writer.caches),
     )
     .await?;
-    let stored_at = std::time::Instant::now();
-    txn.commit().await?;
     tracing::debug!(
         size = batch.len(),
-        store_us = (stored_at - started).as_micros() as u64,
-        commit_us = stored_at.elapsed().as_micros() as u64,
+        us = started.elapsed().as_micros() as u64,
         "batch committed"
     );
     stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -185,4 +200,42 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
         .stored
         .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
     Ok(outcomes)
+}
+
+/// Whether `db` is the writer's direct SQLite connection ([`crate::sqlite_direct`]), the one
+/// connection of sea-orm's mock kind the server makes.
+fn is_direct(db: &DatabaseConnection) -> bool {
+    matches!(db.inner, DatabaseConnectionType::MockDatabaseConnection(_))
+}
+
+/// Stores `batch` in one transaction on the writer's connection `db` (see
+/// `crate::db::connect_writer`) and commits: what the writer does with each batch.
+pub async fn commit_batch(
+    db: &DatabaseConnection,
+    batch: &[NewResponse],
+    rules: &crate::config::IntegrityConfig,
+    mail: Option<&crate::mail::alerts::MailCtx<'_>>,
+    caches: Option<&BatchCaches>,
+) -> Result<Vec<Outcome>, DbErr> {
+    if !is_direct(db) {
+        let txn = super::begin_write(db).await?;
+        let outcomes = insert_batch_outcomes(&txn, batch, rules, mail, caches).await?;
+        txn.commit().await?;
+        return Ok(outcomes);
+    }
+    // The direct connection takes the transaction statements themselves, so that a failed
+    // COMMIT is an error here (and the batch is not acknowledged).
+    db.execute_unprepared("BEGIN IMMEDIATE").await?;
+    let stored = insert_batch_outcomes(db, batch, rules, mail, caches).await;
+    let done = match stored {
+        Ok(outcomes) => db.execute_unprepared("COMMIT").await.map(|_| outcomes),
+        Err(e) => Err(e),
+    };
+    if done.is_err() {
+        // Nothing of a failed batch stays (a failed COMMIT may leave the transaction open).
+        if let Err(e) = db.execute_unprepared("ROLLBACK").await {
+            tracing::debug!(error = %e, "rollback after a failed batch");
+        }
+    }
+    done
 }
