@@ -201,8 +201,7 @@ impl App {
         }
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let mail = crate::mail::transport::Transport::from_config(&config)?;
-        let writer_db = crate::db::connect_writer(&config.database_url).await?;
-        let (writer, pending) = crate::store::writer::Writer::new(writer_db);
+        let (writer, pending) = crate::store::writer::Writer::open(&config.database_url).await?;
         let units = crate::store::units::UnitCache::load(&db).await?;
         let state = AppState(Arc::new(Inner {
             db,

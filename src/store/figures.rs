@@ -8,6 +8,7 @@ use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
+use super::rollups::Metrics;
 use crate::entities::{criteria_value, margin, unit};
 use crate::measure::score::{Criterion, SATISFACTION};
 use crate::measure::{
@@ -38,8 +39,9 @@ async fn rollups_of(
     db: &impl ConnectionTrait,
     wards: &[String],
     months: &[String],
+    metrics: Metrics,
 ) -> Result<HashMap<String, Rollup>, DbErr> {
-    super::rollups::read(db, Some(wards), months, true).await
+    super::rollups::read(db, Some(wards), months, true, metrics).await
 }
 
 fn to_margins(rows: &[margin::Model]) -> Option<Margins> {
@@ -79,7 +81,7 @@ async fn figures_of(
     wards: &[String],
     period: Period,
 ) -> Result<HashMap<String, WardFigures>, DbErr> {
-    let rollups = rollups_of(db, wards, &period.months()).await?;
+    let rollups = rollups_of(db, wards, &period.months(), Metrics::Figures).await?;
     let margins = margins_of(db, wards).await?;
     let empty = Rollup::new();
     Ok(wards
@@ -348,7 +350,7 @@ pub async fn province_alpha(
         .into_iter()
         .map(|u| u.code)
         .collect();
-    let rollups = rollups_of(db, &codes, &quarter.quarter().months()).await?;
+    let rollups = rollups_of(db, &codes, &quarter.quarter().months(), Metrics::Alpha).await?;
     let mut pooled = Rollup::new();
     for r in rollups.values() {
         pooled.merge(r);
@@ -400,7 +402,7 @@ pub async fn national_figures(
     ctx: MeasureCtx<'_>,
     period: Period,
 ) -> Result<WardFigures, DbErr> {
-    let pooled = super::rollups::read(db, None, &period.months(), false)
+    let pooled = super::rollups::read(db, None, &period.months(), false, Metrics::Figures)
         .await?
         .remove("")
         .unwrap_or_default();

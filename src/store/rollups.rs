@@ -253,20 +253,44 @@ fn upsert_parts(used: &[usize]) -> (String, String) {
     )
 }
 
+/// Which metrics a read sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metrics {
+    /// What the satisfaction figures use: everything but the `alpha:*` accumulators, which
+    /// are two thirds of the columns and only serve Cronbach's α.
+    Figures,
+    /// Only the `alpha:*` accumulators.
+    Alpha,
+}
+
+impl Metrics {
+    fn wants(self, metric: &str) -> bool {
+        metric.starts_with("alpha:") == (self == Metrics::Alpha)
+    }
+}
+
 /// The sums of the rollup rows of `months`, of the wards `wards` (every ward with `None`),
-/// per ward (with `by_ward`; otherwise everything under the key `""`).
+/// per ward (with `by_ward`; otherwise everything under the key `""`), of the metrics
+/// `metrics`.
 pub async fn read(
     db: &impl ConnectionTrait,
     wards: Option<&[String]>,
     months: &[String],
     by_ward: bool,
+    metrics: Metrics,
 ) -> Result<HashMap<String, Rollup>, DbErr> {
     let mut out: HashMap<String, Rollup> = HashMap::new();
     if months.is_empty() || wards.is_some_and(|w| w.is_empty()) {
         return Ok(out);
     }
     let slots = Slots::load(db).await?;
-    if slots.by_slot.is_empty() {
+    let slot_list: Vec<(usize, &String)> = slots
+        .by_slot
+        .iter()
+        .filter(|(_, m)| metrics.wants(m))
+        .map(|(s, m)| (*s, m))
+        .collect();
+    if slot_list.is_empty() {
         return Ok(out);
     }
     let base = || {
@@ -276,7 +300,7 @@ pub async fn read(
             q.column(Alias::new("ward_code"));
         }
         q.column(Alias::new("cell"));
-        for &s in slots.by_slot.keys() {
+        for &(s, _) in &slot_list {
             // PostgreSQL sums a bigint as numeric, hence the cast.
             q.expr(Expr::col(n_col(s)).sum().cast_as(Alias::new("BIGINT")))
                 .expr(Expr::col(s_col(s)).sum())
@@ -300,7 +324,6 @@ pub async fn read(
         }
         None => queries.push(base()),
     }
-    let slot_list: Vec<(usize, &String)> = slots.by_slot.iter().map(|(s, m)| (*s, m)).collect();
     for q in queries {
         for row in db.query_all(&q).await? {
             let (ward, first) = if by_ward {

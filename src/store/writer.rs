@@ -62,48 +62,68 @@ impl Stats {
     }
 }
 
-/// The receiving end, until [`Writer::start`] hands it to the task.
-pub struct Pending(mpsc::Receiver<Job>, Arc<Stats>);
+/// The writer's thread, waiting for [`Writer::start`] to hand it the application.
+pub struct Pending(oneshot::Sender<Weak<Inner>>);
 
 impl Writer {
-    /// A writer that commits through `db` (see `crate::db::connect_writer`).
-    pub fn new(db: sea_orm::DatabaseConnection) -> (Writer, Pending) {
+    /// Opens the writer's connection to `url` (see `crate::db::connect_writer`) on a thread of
+    /// the writer's own, with a runtime of its own, and leaves the writer waiting for
+    /// [`Writer::start`].
+    ///
+    /// Request handlers never share that thread. On SQLite the writer drives the database in
+    /// place and blocks while a statement runs (see [`crate::sqlite_direct`]); on PostgreSQL
+    /// the connection's socket is polled by the writer's runtime, so that an answer from the
+    /// database wakes the writer at once instead of waiting behind queued requests.
+    pub async fn open(url: &str) -> Result<(Writer, Pending), crate::db::DbOpenError> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(Stats::default());
-        (
+        let (opened_tx, opened) = oneshot::channel();
+        let (start, started) = oneshot::channel::<Weak<Inner>>();
+        let cannot = |cause: String| crate::db::DbOpenError::Connect {
+            url: crate::config::redact_url(url),
+            cause: format!("cannot start the writer's thread: {cause}"),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| cannot(e.to_string()))?;
+        let url_owned = url.to_string();
+        let task_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("hailong-writer".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let db = crate::db::connect_writer(&url_owned).await;
+                    let ok = db.is_ok();
+                    if opened_tx.send(db).is_err() || !ok {
+                        return;
+                    }
+                    // Without an application (it failed to start), the thread ends here.
+                    if let Ok(app) = started.await {
+                        run(app, rx, task_stats).await;
+                    }
+                })
+            })
+            .map_err(|e| cannot(e.to_string()))?;
+        let db = opened
+            .await
+            .map_err(|_| cannot("it stopped while opening".into()))??;
+        Ok((
             Writer {
                 tx,
-                stats: stats.clone(),
+                stats,
                 db,
                 caches: Arc::default(),
             },
-            Pending(rx, stats),
-        )
+            Pending(start),
+        ))
     }
 
-    /// Starts the writer task for the application `inner`. The task holds only a weak
-    /// reference: it stops when the application is dropped and the queue is empty.
-    ///
-    /// On a SQLite file the task runs on a thread of its own (with a runtime of its own),
-    /// because it drives SQLite in place and blocks while a statement runs (see
-    /// [`crate::sqlite_direct`]); request handlers never share that thread.
+    /// Starts storing for the application `inner`. The writer holds only a weak reference: it
+    /// stops when the application is dropped and the queue is empty.
     pub fn start(inner: &Arc<Inner>, pending: Pending) {
-        let weak = Arc::downgrade(inner);
-        if !is_direct(&inner.writer.db) {
-            tokio::spawn(run(weak, pending.0, pending.1));
-            return;
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let spawned = runtime.map_err(|e| e.to_string()).and_then(|rt| {
-            std::thread::Builder::new()
-                .name("hailong-writer".into())
-                .spawn(move || rt.block_on(run(weak, pending.0, pending.1)))
-                .map_err(|e| e.to_string())
-        });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the writer's thread: submissions cannot be stored");
+        if pending.0.send(Arc::downgrade(inner)).is_err() {
+            tracing::error!("the writer's thread has stopped: submissions cannot be stored");
         }
     }
 
