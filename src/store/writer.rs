@@ -1,4 +1,5 @@
-//! Group commit (issue 7): one writer task per server stores the online submissions.
+//! Group commit (issue 7): one writer per server, on a thread of its own, stores the online
+//! submissions.
 //!
 //! Request handlers validate, rate-limit and prepare a [`NewResponse`] on their own tasks, then
 //! hand it to the writer and wait. The writer takes every submission that is waiting (up to
