@@ -90,6 +90,24 @@ impl Period {
     }
 
     /// The period just before this one, of the same granularity.
+    /// The instants the period spans, from its first day at midnight in Vietnam to the next
+    /// period's (exclusive): the same responses as [`Period::months`], as a time range that an
+    /// index on the submission time serves.
+    pub fn bounds(self) -> (DateTime<Utc>, DateTime<Utc>) {
+        fn start(p: Period) -> DateTime<Utc> {
+            let (year, month) = match p {
+                Period::Month { year, month } => (year, month),
+                Period::Quarter { year, quarter } => (year, (quarter - 1) * 3 + 1),
+            };
+            vietnam()
+                .with_ymd_and_hms(year, month, 1, 0, 0, 0)
+                .single()
+                .expect("the first of a month exists at midnight in Vietnam")
+                .with_timezone(&Utc)
+        }
+        (start(self), start(self.next()))
+    }
+
     pub fn prev(self) -> Self {
         match self {
             Period::Month { year, month: 1 } => Period::Month {
@@ -182,6 +200,23 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_hold_exactly_the_instants_of_the_periods_months() {
+        for p in ["2026-04", "2026-Q2", "2026-12", "2026-Q4", "2027-01"] {
+            let p = Period::parse(p).unwrap();
+            let (from, to) = p.bounds();
+            let months = p.months();
+            // The first and last instants inside, and the ones just outside, by month key.
+            assert!(months.contains(&month_key(from)), "{p}: {from}");
+            assert!(!months.contains(&month_key(from - chrono::Duration::seconds(1))));
+            assert!(months.contains(&month_key(to - chrono::Duration::seconds(1))));
+            assert!(!months.contains(&month_key(to)), "{p}: {to}");
+        }
+        let (from, to) = Period::parse("2026-Q2").unwrap().bounds();
+        assert_eq!(from, parse_instant("2026-03-31T17:00:00Z").unwrap());
+        assert_eq!(to, parse_instant("2026-06-30T17:00:00Z").unwrap());
+    }
 
     #[test]
     fn periods_follow_vietnam_time() {

@@ -11,6 +11,7 @@ mod m20261127_400001_mail;
 mod m20261127_700001_wide_rollups;
 mod m20261127_700002_burst_index;
 mod m20261128_000001_inline_answers;
+mod m20261128_000002_drop_ward_month_index;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_700001_wide_rollups::Migration),
             Box::new(m20261127_700002_burst_index::Migration),
             Box::new(m20261128_000001_inline_answers::Migration),
+            Box::new(m20261128_000002_drop_ward_month_index::Migration),
         ]
     }
 }

@@ -50,7 +50,11 @@ fn condition(scope: &Scope, f: &ExportFilter) -> Condition {
         c = c.add(in_province(p));
     }
     if let Some(period) = f.period {
-        c = c.add(response::Column::Month.is_in(period.months()));
+        let (from, to) = period.bounds();
+        c = c
+            .add(response::Column::Month.is_in(period.months()))
+            .add(response::Column::SubmittedAt.gte(from))
+            .add(response::Column::SubmittedAt.lt(to));
     }
     c
 }

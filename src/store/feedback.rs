@@ -145,7 +145,11 @@ fn inbox_query(
         q.filter(has_text(backend, "comment").or(has_text(backend, "issue")))
     };
     if let Some(p) = f.period {
-        q = q.filter(response::Column::Month.is_in(p.months()));
+        let (from, to) = p.bounds();
+        q = q
+            .filter(response::Column::Month.is_in(p.months()))
+            .filter(response::Column::SubmittedAt.gte(from))
+            .filter(response::Column::SubmittedAt.lt(to));
     }
     if let Some(c) = &f.channel {
         q = q.filter(response::Column::Channel.eq(c));

@@ -140,7 +140,7 @@ async fn answers_move_inline(url: &str) {
         .await
         .unwrap();
     }
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
     let stored = hailong::entities::response::Entity::find()
         .order_by_asc(hailong::entities::response::Column::Id)
         .all(&db)
