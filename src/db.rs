@@ -25,7 +25,16 @@ fn durable(o: SqliteConnectOptions) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
 }
+
+/// WAL frames (pages) after which a committing SQLite connection copies the log back into the
+/// database file. SQLite's default is 1,000 (4 MB); under a stream of submissions every batch
+/// dirties pages all over the rollups and indexes, and a longer log lets a page written by
+/// many batches be copied back once, with one fsync of the database file per 40 MB instead of
+/// per 4 MB (measured: about a fifth more submissions per second). The log file keeps its
+/// largest size (about 40 MB) for reuse.
+pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Connects; SQLite gets WAL, `synchronous=FULL` (an acknowledged commit survives a power loss),
 /// foreign keys and a busy timeout.
@@ -74,6 +83,8 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError
         .max_lifetime(None);
     if url.starts_with("sqlite:") {
         opts.map_sqlx_sqlite_opts(|o| durable(o).pragma("cache_size", "-32000"));
+    } else {
+        opts.map_sqlx_postgres_opts(writer_session);
     }
     Database::connect(opts)
         .await
@@ -81,6 +92,20 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError
             url: redact_url(url),
             cause: e.to_string(),
         })
+}
+
+/// The writer's PostgreSQL session.
+///
+/// * `enable_seqscan=off`: every query the writer runs is served by an index (the burst count
+///   by the burst index, the upserts by their keys), but its prepared statements are planned
+///   once, often while `responses` is still small and before autovacuum has analysed it, and a
+///   sequential-scan plan made then stays: measured at 3 ms per burst count, 40 % of the
+///   backend's time, after a few thousand submissions into a new database.
+/// * A statement cache for every shape of the bulk statements (one per batch size, see
+///   `store::exact_chunks`), so that none is prepared twice.
+fn writer_session(o: sea_orm::sqlx::postgres::PgConnectOptions) -> sea_orm::sqlx::postgres::PgConnectOptions {
+    o.options([("enable_seqscan", "off")])
+        .statement_cache_capacity(512)
 }
 
 /// Connects and brings the schema up to date (on PostgreSQL under the start-up lock).

@@ -53,12 +53,15 @@ pub async fn connect(url: &str) -> Result<Option<DatabaseConnection>, DbErr> {
     }
     let conn = rusqlite::Connection::open(path).map_err(err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
-    )
+         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {};",
+        crate::db::WAL_AUTOCHECKPOINT
+    ))
     .map_err(err)?;
-    conn.set_prepared_statement_cache_capacity(128);
+    // One prepared statement per shape of the bulk statements (see `store::exact_chunks`).
+    conn.set_prepared_statement_cache_capacity(512);
     let conn = MockDatabaseConnection::new(Direct { conn });
     Ok(Some(DatabaseConnection::from(
         DatabaseConnectionType::MockDatabaseConnection(std::sync::Arc::new(conn)),

@@ -104,7 +104,7 @@ impl BurstTracker {
         wards.sort();
         wards.dedup();
         let rules = &self.rules;
-        for chunk in super::shaped_chunks(&wards, 64) {
+        for chunk in super::exact_chunks(&wards, 500) {
             let recent = counts_by_ward(db, chunk, recent_window(rules, last)).await?;
             let mut usual: HashMap<String, u64> = HashMap::new();
             let unknown: Vec<String> = chunk
@@ -164,7 +164,11 @@ async fn counts_by_ward(
                 .cast_as(Alias::new("BIGINT")),
             "n",
         )
-        .filter(response::Column::WardCode.is_in(wards.to_vec()))
+        .filter(super::in_json_list(
+            db.get_database_backend(),
+            r#""responses"."ward_code""#,
+            wards,
+        ))
         .filter(online())
         .filter(cond)
         .group_by(response::Column::WardCode)

@@ -203,7 +203,7 @@ pub async fn insert_batch_outcomes(
         _ => None,
     };
     let rows: Vec<usize> = (0..batch.len()).collect();
-    for chunk in super::shaped_chunks(&rows, 64) {
+    for chunk in super::exact_chunks(&rows, 64) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * (RESPONSE_COLS + 1));
         for &i in chunk {
             let (r, flag) = (&batch[i], &flags[i]);

@@ -160,7 +160,11 @@ pub async fn wards_with_staff<'a>(
             .column(staff_user::Column::ScopeCode)
             .distinct()
             .filter(staff_user::Column::Role.eq("ward"))
-            .filter(staff_user::Column::ScopeCode.is_in(chunk.to_vec()))
+            .filter(crate::store::in_json_list(
+                db.get_database_backend(),
+                r#""staff_users"."scope_code""#,
+                chunk,
+            ))
             .filter(staff_user::Column::Active.eq(true))
             .into_tuple()
             .all(db)
