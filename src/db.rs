@@ -103,7 +103,9 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError
 ///   backend's time, after a few thousand submissions into a new database.
 /// * A statement cache for every shape of the bulk statements (one per batch size, see
 ///   `store::exact_chunks`), so that none is prepared twice.
-fn writer_session(o: sea_orm::sqlx::postgres::PgConnectOptions) -> sea_orm::sqlx::postgres::PgConnectOptions {
+fn writer_session(
+    o: sea_orm::sqlx::postgres::PgConnectOptions,
+) -> sea_orm::sqlx::postgres::PgConnectOptions {
     o.options([("enable_seqscan", "off")])
         .statement_cache_capacity(512)
 }

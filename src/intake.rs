@@ -151,6 +151,7 @@ pub fn new_response(
         device_hash: None,
         token_hash: None,
         ip_hash: None,
+        alert_basis: None,
         contributions,
     }
 }

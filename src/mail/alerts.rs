@@ -53,6 +53,54 @@ pub fn reasons(cfg: &MailConfig, r: &NewResponse) -> Vec<String> {
     out
 }
 
+/// What an alert about one response says apart from where it is stored: why it alerts (see
+/// [`reasons`]), its `overall`, and the masked excerpt of its comment or issue. Worked out
+/// when the response is prepared, off the writer's path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertBasis {
+    reasons: Vec<String>,
+    overall: Option<i32>,
+    excerpt: Option<String>,
+}
+
+impl AlertBasis {
+    pub fn of(cfg: &MailConfig, r: &NewResponse) -> AlertBasis {
+        let reasons = reasons(cfg, r);
+        let overall = r
+            .answers
+            .iter()
+            .find(|a| a.question_id == "overall")
+            .and_then(|a| a.value_num);
+        if reasons.is_empty() {
+            return AlertBasis {
+                reasons,
+                overall,
+                excerpt: None,
+            };
+        }
+        let text = |q: &str| {
+            r.answers
+                .iter()
+                .find(|a| a.question_id == q)
+                .and_then(|a| a.value_text.as_deref())
+                .filter(|t| !t.trim().is_empty())
+        };
+        let excerpt = text("comment").or_else(|| text("issue")).map(|t| {
+            let masked = crate::privacy::mask_text(t);
+            let mut e: String = masked.chars().take(300).collect();
+            if masked.chars().count() > 300 {
+                e.push('…');
+            }
+            e
+        });
+        AlertBasis {
+            reasons,
+            overall,
+            excerpt,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct AlertItem {
     id: i64,
@@ -95,31 +143,19 @@ pub async fn enqueue_alerts(
     use std::collections::BTreeMap;
     let mut by_ward: BTreeMap<&str, Vec<AlertItem>> = BTreeMap::new();
     for s in stored.iter().filter(|s| s.counted) {
-        let why = reasons(mail.cfg, s.response);
-        if why.is_empty() {
+        let r = s.response;
+        let worked_out;
+        let basis = match &r.alert_basis {
+            Some(b) => b,
+            None => {
+                worked_out = AlertBasis::of(mail.cfg, r);
+                &worked_out
+            }
+        };
+        if basis.reasons.is_empty() {
             continue;
         }
-        let r = s.response;
-        let text = |q: &str| {
-            r.answers
-                .iter()
-                .find(|a| a.question_id == q)
-                .and_then(|a| a.value_text.as_deref())
-                .filter(|t| !t.trim().is_empty())
-        };
-        let excerpt = text("comment").or_else(|| text("issue")).map(|t| {
-            let masked = crate::privacy::mask_text(t);
-            let mut e: String = masked.chars().take(300).collect();
-            if masked.chars().count() > 300 {
-                e.push('…');
-            }
-            e
-        });
-        let overall = r
-            .answers
-            .iter()
-            .find(|a| a.question_id == "overall")
-            .and_then(|a| a.value_num);
+        let overall = basis.overall;
         by_ward.entry(&r.ward_code).or_default().push(AlertItem {
             id: s.id,
             receipt: s.receipt.to_string(),
@@ -131,11 +167,12 @@ pub async fn enqueue_alerts(
             channel: r.channel.as_str().to_string(),
             overall,
             low_overall: overall.is_some_and(|o| o <= mail.cfg.alert_max_overall),
-            keywords: why
+            keywords: basis
+                .reasons
                 .iter()
                 .filter_map(|w| w.strip_prefix("keyword=").map(str::to_string))
                 .collect(),
-            excerpt,
+            excerpt: basis.excerpt.clone(),
             url: format!(
                 "{}/staff/wards/{}/feedback/{}",
                 base(mail.base_url),

@@ -55,9 +55,9 @@ pub(crate) fn in_json_list(
 ) -> sea_orm::sea_query::SimpleExpr {
     let list = sea_orm::Value::from(serde_json::Value::from(values.to_vec()));
     let sql = match backend {
-        sea_orm::DbBackend::Postgres => format!(
-            "{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))"
-        ),
+        sea_orm::DbBackend::Postgres => {
+            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))")
+        }
         _ => format!("{column} IN (SELECT value FROM json_each(?))"),
     };
     sea_orm::sea_query::Expr::cust_with_values(sql, [list])

@@ -104,6 +104,10 @@ pub struct NewResponse {
     pub ip_hash: Option<(String, String)>,
     /// What this response adds to its ward's rollups (`measure::contributions`).
     pub contributions: Vec<(Cell, String, Acc)>,
+    /// Why it would alert the ward's officers, worked out by the request handler
+    /// (`mail::alerts::AlertBasis::of`) so that the writer does not match keywords; `None`
+    /// has the writer work it out.
+    pub alert_basis: Option<crate::mail::alerts::AlertBasis>,
 }
 
 const RECEIPT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";

@@ -385,6 +385,10 @@ async fn submit(
         .as_deref()
         .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
+    new.alert_basis = Some(crate::mail::alerts::AlertBasis::of(
+        &state.config.mail,
+        &new,
+    ));
     // The group-commit writer stores it, with the ward alert it may cause, and answers after
     // the commit: the redirect is sent only then.
     let outcome = state.writer.submit(new).await?;
