@@ -25,16 +25,7 @@ fn durable(o: SqliteConnectOptions) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
 }
-
-/// WAL frames (pages) after which a committing SQLite connection copies the log back into the
-/// database file. SQLite's default is 1,000 (4 MB); under a stream of submissions every batch
-/// dirties pages all over the rollups and indexes, and a longer log lets a page written by
-/// many batches be copied back once, with one fsync of the database file per 40 MB instead of
-/// per 4 MB (measured: about a fifth more submissions per second). The log file keeps its
-/// largest size (about 40 MB) for reuse.
-pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Connects; SQLite gets WAL, `synchronous=FULL` (an acknowledged commit survives a power loss),
 /// foreign keys and a busy timeout.

@@ -53,12 +53,10 @@ pub async fn connect(url: &str) -> Result<Option<DatabaseConnection>, DbErr> {
     }
     let conn = rusqlite::Connection::open(path).map_err(err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY; \
-         PRAGMA wal_autocheckpoint = {};",
-        crate::db::WAL_AUTOCHECKPOINT
-    ))
+         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+    )
     .map_err(err)?;
     // One prepared statement per shape of the bulk statements (see `store::exact_chunks`).
     conn.set_prepared_statement_cache_capacity(512);
