@@ -121,6 +121,32 @@ pub fn new_receipt() -> String {
     format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..10])
 }
 
+/// Symbols of a receipt that [`receipt_for_id`] takes from the id.
+const ID_SYMBOLS: u32 = 7;
+
+/// A receipt in the same form as [`new_receipt`] whose first seven symbols are the response id
+/// in base 31 and whose last three are random: receipts sort as their ids do (the alphabet is
+/// in ASCII order), are distinct because the ids are, and cannot be told from the id alone.
+/// Ids past 31⁷ (27 billion) get a random receipt.
+pub fn receipt_for_id(id: i64) -> String {
+    let base = RECEIPT_ALPHABET.len() as i64;
+    if id < 0 || id >= base.pow(ID_SYMBOLS) {
+        return new_receipt();
+    }
+    let mut symbols = [0u8; 10];
+    let mut rest = id;
+    for i in (0..ID_SYMBOLS as usize).rev() {
+        symbols[i] = RECEIPT_ALPHABET[(rest % base) as usize];
+        rest /= base;
+    }
+    let mut rng = rand::thread_rng();
+    for s in symbols.iter_mut().skip(ID_SYMBOLS as usize) {
+        *s = RECEIPT_ALPHABET[rng.gen_range(0..RECEIPT_ALPHABET.len())];
+    }
+    let s = String::from_utf8_lossy(&symbols);
+    format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..10])
+}
+
 /// Inserts a batch of responses with their answers, contacts and rollup updates, in the
 /// connection given (a transaction), with the default integrity rules. Returns the receipts.
 pub async fn insert_batch(
@@ -195,7 +221,6 @@ pub async fn insert_batch_outcomes(
         let checks = super::integrity::check(db, r, &mut bursts).await?;
         flags.push(r.flag_reason.clone().or(checks.flag.clone()));
         all_checks.push(checks);
-        receipts.push(new_receipt());
     }
     // One statement per chunk. On SQLite the writer holds the write lock (`BEGIN IMMEDIATE`),
     // so it numbers the rows itself, after the highest id ever used (the table is
@@ -206,6 +231,15 @@ pub async fn insert_batch_outcomes(
         DbBackend::Sqlite => Some(last_response_id(db).await?),
         _ => None,
     };
+    // Where the ids are known in advance (SQLite), a receipt starts with its response's id, so
+    // that the receipts' unique index grows at its end: a batch adds to one leaf page of it
+    // instead of one random page per response, each written to the WAL in full.
+    for i in 0..batch.len() {
+        receipts.push(match next_id {
+            Some(last) => receipt_for_id(last + 1 + i as i64),
+            None => new_receipt(),
+        });
+    }
     let rows: Vec<usize> = (0..batch.len()).collect();
     for chunk in super::exact_chunks(&rows, 64) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * (RESPONSE_COLS + 1));
@@ -352,6 +386,46 @@ async fn last_response_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 #[cfg(test)]
 mod tests {
     use super::AnswerRow;
+
+    #[test]
+    fn receipts_of_ids_sort_as_the_ids_and_keep_the_receipt_form() {
+        let form = |r: &str| {
+            let parts: Vec<&str> = r.split('-').collect();
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [4, 4, 2]
+                && r.chars()
+                    .filter(|c| *c != '-')
+                    .all(|c| super::RECEIPT_ALPHABET.contains(&(c as u8)))
+        };
+        let ids = [
+            0i64,
+            1,
+            2,
+            30,
+            31,
+            32,
+            961,
+            123_456,
+            999_999,
+            27_512_614_110,
+        ];
+        let receipts: Vec<String> = ids.iter().map(|&i| super::receipt_for_id(i)).collect();
+        for r in &receipts {
+            assert!(form(r), "{r}");
+        }
+        for w in receipts.windows(2) {
+            assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
+        }
+        assert!(receipts[0].starts_with("2222-222"));
+        assert!(receipts[4].starts_with("2222-232"), "{}", receipts[4]);
+        // Past 31^7 the receipt is random, in the same form.
+        assert!(form(&super::receipt_for_id(27_512_614_111)));
+        assert!(form(&super::receipt_for_id(-1)));
+        // Consecutive ids differ in the id part, whatever the random part.
+        assert_ne!(
+            &super::receipt_for_id(41)[..9],
+            &super::receipt_for_id(42)[..9]
+        );
+    }
 
     #[test]
     fn answers_round_trip_through_their_json_object() {
