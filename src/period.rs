@@ -89,7 +89,6 @@ impl Period {
         }
     }
 
-    /// The period just before this one, of the same granularity.
     /// The instants the period spans, from its first day at midnight in Vietnam to the next
     /// period's (exclusive): the same responses as [`Period::months`], as a time range that an
     /// index on the submission time serves.
@@ -108,6 +107,7 @@ impl Period {
         (start(self), start(self.next()))
     }
 
+    /// The period just before this one, of the same granularity.
     pub fn prev(self) -> Self {
         match self {
             Period::Month { year, month: 1 } => Period::Month {

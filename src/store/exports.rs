@@ -50,11 +50,7 @@ fn condition(scope: &Scope, f: &ExportFilter) -> Condition {
         c = c.add(in_province(p));
     }
     if let Some(period) = f.period {
-        let (from, to) = period.bounds();
-        c = c
-            .add(response::Column::Month.is_in(period.months()))
-            .add(response::Column::SubmittedAt.gte(from))
-            .add(response::Column::SubmittedAt.lt(to));
+        c = c.add(super::in_period(period));
     }
     c
 }

@@ -145,11 +145,7 @@ fn inbox_query(
         q.filter(has_text(backend, "comment").or(has_text(backend, "issue")))
     };
     if let Some(p) = f.period {
-        let (from, to) = p.bounds();
-        q = q
-            .filter(response::Column::Month.is_in(p.months()))
-            .filter(response::Column::SubmittedAt.gte(from))
-            .filter(response::Column::SubmittedAt.lt(to));
+        q = q.filter(super::in_period(p));
     }
     if let Some(c) = &f.channel {
         q = q.filter(response::Column::Channel.eq(c));

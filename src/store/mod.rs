@@ -44,6 +44,18 @@ pub(crate) fn exact_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
     items.chunks(max.max(1)).collect()
 }
 
+/// The responses of `period`: by month key, and by submission time, which lets the burst
+/// index (ward, time, …) serve a ward's inbox and exports (see [`crate::period::Period::bounds`]).
+pub(crate) fn in_period(period: crate::period::Period) -> sea_orm::Condition {
+    use crate::entities::response;
+    use sea_orm::ColumnTrait;
+    let (from, to) = period.bounds();
+    sea_orm::Condition::all()
+        .add(response::Column::Month.is_in(period.months()))
+        .add(response::Column::SubmittedAt.gte(from))
+        .add(response::Column::SubmittedAt.lt(to))
+}
+
 /// `{column} IN (values)` with the values as one JSON array parameter: the statement has one
 /// shape whatever the number of values, so it is prepared and planned once per connection
 /// (an `IN (?, ?, …)` list is a new statement for every length). The index on `column` still

@@ -114,10 +114,16 @@ const RECEIPT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
 /// A receipt code such as `7KQ3-M9XP-2B`: 10 symbols, no look-alike characters.
 pub fn new_receipt() -> String {
+    receipt_from(0, [0; 10])
+}
+
+/// The receipt whose first `fixed` symbols are those of `symbols` and the rest random.
+fn receipt_from(fixed: usize, mut symbols: [u8; 10]) -> String {
     let mut rng = rand::thread_rng();
-    let s: String = (0..10)
-        .map(|_| RECEIPT_ALPHABET[rng.gen_range(0..RECEIPT_ALPHABET.len())] as char)
-        .collect();
+    for s in symbols.iter_mut().skip(fixed) {
+        *s = RECEIPT_ALPHABET[rng.gen_range(0..RECEIPT_ALPHABET.len())];
+    }
+    let s = String::from_utf8_lossy(&symbols);
     format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..10])
 }
 
@@ -139,12 +145,7 @@ pub fn receipt_for_id(id: i64) -> String {
         symbols[i] = RECEIPT_ALPHABET[(rest % base) as usize];
         rest /= base;
     }
-    let mut rng = rand::thread_rng();
-    for s in symbols.iter_mut().skip(ID_SYMBOLS as usize) {
-        *s = RECEIPT_ALPHABET[rng.gen_range(0..RECEIPT_ALPHABET.len())];
-    }
-    let s = String::from_utf8_lossy(&symbols);
-    format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..10])
+    receipt_from(ID_SYMBOLS as usize, symbols)
 }
 
 /// Inserts a batch of responses with their answers, contacts and rollup updates, in the
