@@ -201,7 +201,8 @@ impl App {
         }
         let staff = crate::auth::session::StaffRuntime::new(&config)?;
         let mail = crate::mail::transport::Transport::from_config(&config)?;
-        let (writer, pending) = crate::store::writer::Writer::open(&config.database_url).await?;
+        let (writer, pending) =
+            crate::store::writer::Writer::open(&config.database_url, config.pg_writers).await?;
         let units = crate::store::units::UnitCache::load(&db).await?;
         let state = AppState(Arc::new(Inner {
             db,

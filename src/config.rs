@@ -10,6 +10,9 @@ use serde::Deserialize;
 use crate::measure::MethodConfig;
 use crate::measure::score::{Criterion, default_criteria, validate_criteria};
 
+/// The most group-commit writers on PostgreSQL (each holds a connection).
+pub const MAX_PG_WRITERS: usize = 32;
+
 /// The whole configuration of one `hailong` process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,6 +37,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Seconds after which a request is answered with 408.
     pub request_timeout_secs: u64,
+    /// `HAILONG_PG_WRITERS`: on PostgreSQL, how many group-commit writers store submissions
+    /// side by side, each with its own connection (SQLite has one writer).
+    pub pg_writers: usize,
     /// The satisfaction method's tunable thresholds (SPEC §5).
     pub method: MethodConfig,
     /// Ward-score criteria and their weights (SPEC §5.11).
@@ -190,6 +196,7 @@ impl Default for Config {
             mail_dir: PathBuf::from("mail"),
             max_body_bytes: 16 * 1024,
             request_timeout_secs: 15,
+            pg_writers: 2,
             method: MethodConfig::default(),
             score: ScoreSettings::default(),
             staff: StaffConfig::default(),
@@ -318,6 +325,13 @@ impl Config {
         if let Some(v) = get("HAILONG_MAIL_DIR") {
             cfg.mail_dir = PathBuf::from(v);
         }
+        if let Some(v) = get("HAILONG_PG_WRITERS") {
+            cfg.pg_writers = v.trim().parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "HAILONG_PG_WRITERS must be a number of writers from 1 to {MAX_PG_WRITERS}, not `{v}`"
+                ))
+            })?;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -442,6 +456,12 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }
+        if !(1..=MAX_PG_WRITERS).contains(&self.pg_writers) {
+            return bad(format!(
+                "pg_writers must be from 1 to {MAX_PG_WRITERS}, not {}",
+                self.pg_writers
+            ));
+        }
         Ok(())
     }
 
@@ -530,6 +550,19 @@ mod tests {
             Config::load_from(Some(&f), &[]),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn postgresql_writers_are_a_small_positive_number() {
+        assert_eq!(Config::load_from(None, &[]).unwrap().pg_writers, 2);
+        let c = Config::load_from(None, &env(&[("HAILONG_PG_WRITERS", "3")])).unwrap();
+        assert_eq!(c.pg_writers, 3);
+        for bad in ["0", "33", "two", ""] {
+            let e = Config::load_from(None, &env(&[("HAILONG_PG_WRITERS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("writers"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ use sea_orm::{
 /// A rusqlite connection behind sea-orm's mock interface.
 struct Direct {
     conn: rusqlite::Connection,
+    checkpoints: Checkpoints,
 }
 
 impl std::fmt::Debug for Direct {
@@ -60,10 +61,143 @@ pub async fn connect(url: &str) -> Result<Option<DatabaseConnection>, DbErr> {
     .map_err(err)?;
     // One prepared statement per shape of the bulk statements (see `store::exact_chunks`).
     conn.set_prepared_statement_cache_capacity(512);
-    let conn = MockDatabaseConnection::new(Direct { conn });
+    // Replaces SQLite's own checkpoint after a commit (also a WAL hook): see [`Checkpoints`].
+    conn.wal_hook(Some(note_wal_pages));
+    let checkpoints = Checkpoints::start(path)?;
+    let conn = MockDatabaseConnection::new(Direct { conn, checkpoints });
     Ok(Some(DatabaseConnection::from(
         DatabaseConnectionType::MockDatabaseConnection(std::sync::Arc::new(conn)),
     )))
+}
+
+/// New WAL pages after which the writer wakes the checkpointer (SQLite's own default interval
+/// for its automatic checkpoint).
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// WAL pages (32 MB) after which the writer starts the WAL again from its beginning.
+const RESTART_PAGES: i32 = 8000;
+
+/// Pages the writer copies itself, at most, to start the WAL again (see [`Checkpoints`]).
+const CATCH_UP_PAGES: i64 = 256;
+
+thread_local! {
+    /// The WAL's size in pages after the last commit on this thread's direct connection.
+    static WAL_PAGES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+fn note_wal_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.with(|p| p.set(pages));
+    Ok(())
+}
+
+/// Checkpoints: copying the WAL's pages into the database file, off the writer's path.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold: every
+/// submission of that batch waits while a thousand pages are copied and the database file is
+/// fsynced. Here a thread of its own, with a connection of its own, runs a passive checkpoint
+/// each time the WAL has grown by [`CHECKPOINT_PAGES`]; the writer goes on appending to the WAL
+/// meanwhile. A passive checkpoint never blocks the writer or a reader.
+///
+/// A WAL that is checkpointed while it grows never starts again from its beginning, because
+/// it is never wholly copied when a transaction starts. So once it holds [`RESTART_PAGES`], the
+/// writer, before its next transaction, copies the few pages the checkpointer has not (at most
+/// [`CATCH_UP_PAGES`]; otherwise it wakes the checkpointer and waits for a later batch), and
+/// that transaction starts the WAL again, as after SQLite's own checkpoint.
+///
+/// Durability does not depend on checkpoints: a commit is in the WAL, fsynced
+/// (`synchronous=FULL`), before its submissions are acknowledged.
+struct Checkpoints {
+    wake: std::sync::mpsc::SyncSender<()>,
+    /// Pages of the WAL the checkpointer has copied, in its last run.
+    copied: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// The WAL's size in pages when the checkpointer was last woken.
+    woken_at: std::cell::Cell<i32>,
+}
+
+impl Checkpoints {
+    fn start(path: &std::path::Path) -> Result<Checkpoints, DbErr> {
+        let conn = rusqlite::Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")
+            .map_err(err)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let copied = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let copied_by_thread = copied.clone();
+        std::thread::Builder::new()
+            .name("hailong-checkpoint".into())
+            .spawn(move || {
+                // Ends when the writer's connection is dropped.
+                while woken.recv().is_ok() {
+                    if let Some((_, done)) = passive_checkpoint(&conn, "checkpoint") {
+                        copied_by_thread.store(done, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            })
+            .map_err(|e| DbErr::Custom(format!("cannot start the checkpointer: {e}")))?;
+        Ok(Checkpoints {
+            wake,
+            copied,
+            woken_at: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Before the writer's transaction on `conn`: starts the WAL again when it is long and
+    /// (almost) wholly copied.
+    fn before_transaction(&self, conn: &rusqlite::Connection) {
+        let pages = WAL_PAGES.with(|p| p.get());
+        if pages < RESTART_PAGES {
+            return;
+        }
+        let left = i64::from(pages) - self.copied.load(std::sync::atomic::Ordering::Relaxed);
+        if left > CATCH_UP_PAGES {
+            // Full: a wake-up is pending already.
+            let _ = self.wake.try_send(());
+            return;
+        }
+        if let Some((wal, done)) = passive_checkpoint(conn, "the writer's checkpoint")
+            && wal == done
+        {
+            WAL_PAGES.with(|p| p.set(0));
+            self.woken_at.set(0);
+            self.copied.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// After a commit: wakes the checkpointer when the WAL has grown enough since last time.
+    fn after_commit(&self) {
+        let pages = WAL_PAGES.with(|p| p.get());
+        if pages < self.woken_at.get() {
+            // The WAL started again.
+            self.woken_at.set(0);
+        }
+        if pages - self.woken_at.get() >= CHECKPOINT_PAGES {
+            let _ = self.wake.try_send(());
+            self.woken_at.set(pages);
+        }
+    }
+}
+
+/// Runs a passive checkpoint on `conn`: (pages in the WAL, pages copied), or `None` if it could
+/// not run now.
+fn passive_checkpoint(conn: &rusqlite::Connection, who: &str) -> Option<(i64, i64)> {
+    let started = std::time::Instant::now();
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    }) {
+        Ok((busy, wal, copied)) => {
+            let us = started.elapsed().as_micros() as u64;
+            tracing::debug!(busy, wal, copied, us, "{who}");
+            (busy == 0).then_some((wal, copied))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "{who} failed");
+            None
+        }
+    }
 }
 
 fn err(e: rusqlite::Error) -> DbErr {
@@ -76,7 +210,11 @@ impl Direct {
         let values = st.values.as_ref().map(|v| v.0.as_slice()).unwrap_or(&[]);
         let rows_affected = if values.is_empty() && !st.sql.contains('?') {
             // Transaction control and other fixed statements.
+            if st.sql.starts_with("BEGIN") {
+                self.checkpoints.before_transaction(conn);
+            }
             conn.execute_batch(&st.sql).map_err(err)?;
+            self.checkpoints.after_commit();
             conn.changes()
         } else {
             let mut stmt = conn.prepare_cached(&st.sql).map_err(err)?;
@@ -298,6 +436,63 @@ fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, DbErr> {
 mod tests {
     use super::*;
     use sea_orm::ConnectionTrait;
+
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_beside_the_writer_and_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sea_orm::Database::connect(&url).await.unwrap();
+        pool.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+            .await
+            .unwrap();
+        let direct = connect(&url).await.unwrap().expect("a file database");
+        // 16 pages per commit, past the WAL length at which it starts again.
+        let commits = (RESTART_PAGES as usize + 2 * CHECKPOINT_PAGES as usize) / 16;
+        for i in 0..commits {
+            direct.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+            direct
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "INSERT INTO t (id, b) VALUES (?, ?)",
+                    [
+                        Value::from(i as i64),
+                        Value::from(vec![7u8; 16 * 4096 - 200]),
+                    ],
+                ))
+                .await
+                .unwrap();
+            direct.execute_unprepared("COMMIT").await.unwrap();
+        }
+        // The WAL started again: it holds fewer frames than were written, and what it held
+        // before is in the database file, copied by the checkpoints.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        let mut frames = -1;
+        for _ in 0..500 {
+            // -1 while the checkpointer's own checkpoint runs.
+            frames = other
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .unwrap();
+            if frames >= 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            (0..i64::from(RESTART_PAGES)).contains(&frames),
+            "{frames} frames in the WAL after {} pages written",
+            commits * 16
+        );
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            on_disk > u64::from(RESTART_PAGES as u32) * 4096 / 2,
+            "the database file holds {on_disk} bytes"
+        );
+        let n: i64 = other
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, commits as i64);
+    }
 
     #[tokio::test]
     async fn writes_what_the_pool_reads_and_reads_what_it_wrote() {

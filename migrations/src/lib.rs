@@ -12,6 +12,7 @@ mod m20261127_700001_wide_rollups;
 mod m20261127_700002_burst_index;
 mod m20261128_000001_inline_answers;
 mod m20261128_000002_drop_ward_month_index;
+mod m20261128_100001_writer_lookups;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_700002_burst_index::Migration),
             Box::new(m20261128_000001_inline_answers::Migration),
             Box::new(m20261128_000002_drop_ward_month_index::Migration),
+            Box::new(m20261128_100001_writer_lookups::Migration),
         ]
     }
 }

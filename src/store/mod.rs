@@ -87,11 +87,18 @@ pub(crate) fn values_sql(
 ) -> std::sync::Arc<str> {
     use std::collections::HashMap;
     use std::sync::{Arc, LazyLock, Mutex};
-    type Shapes = HashMap<(bool, String, usize, usize, String), Arc<str>>;
+    // By (backend, columns, rows), the few statements of that shape: looked up without
+    // copying or hashing the heads, which run to kilobytes for the rollup upsert.
+    type Shapes = HashMap<(bool, usize, usize), Vec<(Box<str>, Box<str>, Arc<str>)>>;
     static CACHE: LazyLock<Mutex<Shapes>> = LazyLock::new(Default::default);
     let pg = backend == sea_orm::DbBackend::Postgres;
-    let key = (pg, head.to_string(), cols, rows, tail.to_string());
-    if let Some(sql) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let key = (pg, cols, rows);
+    if let Some(sql) = CACHE.lock().ok().and_then(|c| {
+        c.get(&key)?
+            .iter()
+            .find(|(h, t, _)| **h == *head && **t == *tail)
+            .map(|(_, _, sql)| sql.clone())
+    }) {
         return sql;
     }
     let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5 + 16);
@@ -124,7 +131,9 @@ pub(crate) fn values_sql(
         if c.len() > 4096 {
             c.clear();
         }
-        c.insert(key, sql.clone());
+        c.entry(key)
+            .or_default()
+            .push((head.into(), tail.into(), sql.clone()));
     }
     sql
 }

@@ -130,9 +130,15 @@ impl Slots {
 }
 
 /// Rollup changes gathered over a batch, applied as additive upserts: per (ward, month, cell)
-/// row, the accumulator of each metric.
+/// row, the accumulator of each metric. Metric names are kept once per delta, and each row
+/// holds its accumulators by the metric's place in that list, so that adding a response
+/// allocates nothing per metric.
 #[derive(Default, Debug)]
-pub struct RollupDelta(BTreeMap<(String, String, String), BTreeMap<String, Acc>>);
+pub struct RollupDelta {
+    metrics: Vec<String>,
+    places: HashMap<String, usize>,
+    rows: BTreeMap<(String, String, String), Vec<Acc>>,
+}
 
 /// The metric slots a writer has seen committed: they never change once assigned, so a batch
 /// whose metrics all have a slot here needs no read of `rollup_slots`.
@@ -153,26 +159,33 @@ impl RollupDelta {
         cells.sort();
         cells.dedup();
         for cell in cells {
-            let accs = self
-                .0
+            let row = self
+                .rows
                 .entry((ward.to_string(), month.to_string(), cell.key()))
                 .or_default();
             for (_, metric, acc) in contributions.iter().filter(|(c, _, _)| *c == cell) {
-                let e = match accs.get_mut(metric.as_str()) {
-                    Some(e) => e,
-                    None => accs.entry(metric.clone()).or_default(),
+                let place = match self.places.get(metric.as_str()) {
+                    Some(&p) => p,
+                    None => {
+                        self.metrics.push(metric.clone());
+                        self.places.insert(metric.clone(), self.metrics.len() - 1);
+                        self.metrics.len() - 1
+                    }
                 };
+                if row.len() <= place {
+                    row.resize(place + 1, Acc::default());
+                }
                 if sign >= 0 {
-                    e.add(acc);
+                    row[place].add(acc);
                 } else {
-                    e.sub(acc);
+                    row[place].sub(acc);
                 }
             }
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.rows.is_empty()
     }
 
     pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
@@ -185,14 +198,10 @@ impl RollupDelta {
         db: &impl ConnectionTrait,
         cache: Option<&SlotCache>,
     ) -> Result<(), DbErr> {
-        if self.0.is_empty() {
+        if self.rows.is_empty() {
             return Ok(());
         }
-        let metrics: BTreeSet<&str> = self
-            .0
-            .values()
-            .flat_map(|accs| accs.keys().map(String::as_str))
-            .collect();
+        let metrics: BTreeSet<&str> = self.metrics.iter().map(String::as_str).collect();
         let cached = cache
             .and_then(|c| c.0.lock().ok().and_then(|g| g.clone()))
             .filter(|s| metrics.iter().all(|m| s.by_metric.contains_key(*m)));
@@ -213,15 +222,21 @@ impl RollupDelta {
         };
         // Every slot in use so far, not only this batch's: the statement keeps one shape.
         let used: Vec<usize> = slots.by_slot.keys().copied().collect();
+        let slot_of: Vec<usize> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                slots
+                    .slot(m)
+                    .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{m}`")))
+            })
+            .collect::<Result<_, _>>()?;
         let per_row = 3 + 3 * used.len();
-        let mut values: Vec<Value> = Vec::with_capacity(self.0.len() * per_row);
-        for ((ward, month, cell), accs) in self.0 {
+        let mut values: Vec<Value> = Vec::with_capacity(self.rows.len() * per_row);
+        for ((ward, month, cell), accs) in self.rows {
             let mut wide = [Acc::default(); SLOTS];
-            for (metric, acc) in accs {
-                let slot = slots
-                    .slot(&metric)
-                    .ok_or_else(|| DbErr::Custom(format!("no rollup slot for `{metric}`")))?;
-                wide[slot].add(&acc);
+            for (place, acc) in accs.iter().enumerate() {
+                wide[slot_of[place]].add(acc);
             }
             values.extend([Value::from(ward), Value::from(month), Value::from(cell)]);
             for &s in &used {
@@ -234,8 +249,27 @@ impl RollupDelta {
     }
 }
 
+/// The head and the conflict clause of the additive upsert over the slots `used`, built once
+/// per set of slots.
+fn upsert_parts(used: &[usize]) -> (std::sync::Arc<str>, std::sync::Arc<str>) {
+    use std::sync::{Arc, LazyLock, Mutex};
+    type Parts = HashMap<Vec<usize>, (Arc<str>, Arc<str>)>;
+    static CACHE: LazyLock<Mutex<Parts>> = LazyLock::new(Default::default);
+    if let Ok(cache) = CACHE.lock()
+        && let Some(parts) = cache.get(used)
+    {
+        return parts.clone();
+    }
+    let (head, tail) = build_upsert_parts(used);
+    let parts: (Arc<str>, Arc<str>) = (head.into(), tail.into());
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.insert(used.to_vec(), parts.clone());
+    }
+    parts
+}
+
 /// The head and the conflict clause of the additive upsert over the slots `used`.
-fn upsert_parts(used: &[usize]) -> (String, String) {
+fn build_upsert_parts(used: &[usize]) -> (String, String) {
     let mut cols = vec!["ward_code".to_string(), "month".into(), "cell".into()];
     for s in used {
         cols.extend([format!("n{s}"), format!("s{s}"), format!("q{s}")]);

@@ -40,7 +40,6 @@ struct Job {
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     stats: Arc<Stats>,
-    db: sea_orm::DatabaseConnection,
     caches: Arc<super::responses::BatchCaches>,
 }
 
@@ -63,72 +62,106 @@ impl Stats {
     }
 }
 
-/// The writer's thread, waiting for [`Writer::start`] to hand it the application.
-pub struct Pending(oneshot::Sender<Weak<Inner>>);
+/// The writers' threads, waiting for [`Writer::start`] to hand them the application.
+pub struct Pending(Vec<oneshot::Sender<Weak<Inner>>>);
+
+/// The queue the writers take their batches from: one writer at a time takes everything that
+/// is waiting, then lets the next one take what arrives while it stores.
+type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
 
 impl Writer {
-    /// Opens the writer's connection to `url` (see `crate::db::connect_writer`) on a thread of
-    /// the writer's own, with a runtime of its own, and leaves the writer waiting for
-    /// [`Writer::start`].
+    /// Opens the writers' connections to `url` (see `crate::db::connect_writer`), each on a
+    /// thread of its own with a runtime of its own, and leaves them waiting for
+    /// [`Writer::start`]. SQLite has one writer whatever `pg_writers` says (it takes one
+    /// writer at a time); PostgreSQL has `pg_writers`, storing their batches side by side as
+    /// several server instances would.
     ///
-    /// Request handlers never share that thread. On SQLite the writer drives the database in
+    /// Request handlers never share those threads. On SQLite the writer drives the database in
     /// place and blocks while a statement runs (see [`crate::sqlite_direct`]); on PostgreSQL
-    /// the connection's socket is polled by the writer's runtime, so that an answer from the
+    /// each connection's socket is polled by its writer's runtime, so that an answer from the
     /// database wakes the writer at once instead of waiting behind queued requests.
-    pub async fn open(url: &str) -> Result<(Writer, Pending), crate::db::DbOpenError> {
+    pub async fn open(
+        url: &str,
+        pg_writers: usize,
+    ) -> Result<(Writer, Pending), crate::db::DbOpenError> {
+        let count = if url.starts_with("postgres") {
+            pg_writers.max(1)
+        } else {
+            1
+        };
         let (tx, rx) = mpsc::channel(QUEUE);
+        let queue: Queue = Arc::new(tokio::sync::Mutex::new(rx));
         let stats = Arc::new(Stats::default());
-        let (opened_tx, opened) = oneshot::channel();
-        let (start, started) = oneshot::channel::<Weak<Inner>>();
         let cannot = |cause: String| crate::db::DbOpenError::Connect {
             url: crate::config::redact_url(url),
             cause: format!("cannot start the writer's thread: {cause}"),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| cannot(e.to_string()))?;
-        let url_owned = url.to_string();
-        let task_stats = stats.clone();
-        std::thread::Builder::new()
-            .name("hailong-writer".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let db = crate::db::connect_writer(&url_owned).await;
-                    let ok = db.is_ok();
-                    if opened_tx.send(db).is_err() || !ok {
-                        return;
-                    }
-                    // Without an application (it failed to start), the thread ends here.
-                    if let Ok(app) = started.await {
-                        run(app, rx, task_stats).await;
-                    }
+        let mut starts = Vec::with_capacity(count);
+        for i in 0..count {
+            let (opened_tx, opened) = oneshot::channel();
+            let (start, started) = oneshot::channel::<Weak<Inner>>();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| cannot(e.to_string()))?;
+            let url_owned = url.to_string();
+            let task_stats = stats.clone();
+            let queue = queue.clone();
+            let name = if count == 1 {
+                "hailong-writer".to_string()
+            } else {
+                format!("hailong-writer-{i}")
+            };
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        let db = crate::db::connect_writer(&url_owned).await;
+                        let db = match db {
+                            Ok(db) => {
+                                if opened_tx.send(Ok(())).is_err() {
+                                    return;
+                                }
+                                db
+                            }
+                            Err(e) => {
+                                let _ = opened_tx.send(Err(e));
+                                return;
+                            }
+                        };
+                        // Without an application (it failed to start), the thread ends here.
+                        if let Ok(app) = started.await {
+                            run(app, &db, queue, task_stats).await;
+                        }
+                    })
                 })
-            })
-            .map_err(|e| cannot(e.to_string()))?;
-        let db = opened
-            .await
-            .map_err(|_| cannot("it stopped while opening".into()))??;
+                .map_err(|e| cannot(e.to_string()))?;
+            opened
+                .await
+                .map_err(|_| cannot("it stopped while opening".into()))??;
+            starts.push(start);
+        }
         Ok((
             Writer {
                 tx,
                 stats,
-                db,
                 caches: Arc::default(),
             },
-            Pending(start),
+            Pending(starts),
         ))
     }
 
-    /// Starts storing for the application `inner`. The writer holds only a weak reference: it
-    /// stops when the application is dropped and the queue is empty.
+    /// Starts storing for the application `inner`. The writers hold only a weak reference:
+    /// they stop when the application is dropped and the queue is empty.
     pub fn start(inner: &Arc<Inner>, pending: Pending) {
-        if pending.0.send(Arc::downgrade(inner)).is_err() {
-            tracing::error!("the writer's thread has stopped: submissions cannot be stored");
+        for start in pending.0 {
+            if start.send(Arc::downgrade(inner)).is_err() {
+                tracing::error!("a writer's thread has stopped: submissions cannot be stored");
+            }
         }
     }
 
-    /// What the writer has committed since the start.
+    /// What the writers have committed since the start.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -145,9 +178,14 @@ impl Writer {
     }
 }
 
-async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
+async fn run(app: Weak<Inner>, db: &DatabaseConnection, queue: Queue, stats: Arc<Stats>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        // The queue is held only while taking a batch, not while storing it.
+        let taken = queue.lock().await.recv_many(&mut jobs, MAX_BATCH).await;
+        if taken == 0 {
+            break;
+        }
         let Some(app) = app.upgrade() else {
             for job in jobs.drain(..) {
                 let _ = job
@@ -156,15 +194,15 @@ async fn run(app: Weak<Inner>, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
             }
             continue;
         };
-        store(&app, &mut jobs, &stats).await;
+        store(&app, db, &mut jobs, &stats).await;
     }
 }
 
 /// Stores `jobs` and answers every job.
-async fn store(app: &Inner, jobs: &mut Vec<Job>, stats: &Stats) {
+async fn store(app: &Inner, db: &DatabaseConnection, jobs: &mut Vec<Job>, stats: &Stats) {
     let (batch, replies): (Vec<NewResponse>, Vec<_>) =
         jobs.drain(..).map(|j| (j.response, j.reply)).unzip();
-    let results = store_batch(app, &batch, stats).await;
+    let results = store_batch(app, db, &batch, stats).await;
     for (reply, result) in replies.into_iter().zip(results) {
         let _ = reply.send(result);
     }
@@ -174,10 +212,11 @@ async fn store(app: &Inner, jobs: &mut Vec<Job>, stats: &Stats) {
 /// response, in order. (What the writer task does with each batch it takes.)
 pub async fn store_batch(
     app: &Inner,
+    db: &DatabaseConnection,
     batch: &[NewResponse],
     stats: &Stats,
 ) -> Vec<Result<Outcome, DbErr>> {
-    match commit(app, batch, stats).await {
+    match commit(app, db, batch, stats).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, size = batch.len(), "a batch failed; storing its submissions one by one");
@@ -185,7 +224,7 @@ pub async fn store_batch(
             let mut results = Vec::with_capacity(batch.len());
             for r in batch {
                 results.push(
-                    commit(app, std::slice::from_ref(r), stats)
+                    commit(app, db, std::slice::from_ref(r), stats)
                         .await
                         .map(|mut v| v.pop().expect("one outcome per response")),
                 );
@@ -196,7 +235,12 @@ pub async fn store_batch(
     }
 }
 
-async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec<Outcome>, DbErr> {
+async fn commit(
+    app: &Inner,
+    db: &DatabaseConnection,
+    batch: &[NewResponse],
+    stats: &Stats,
+) -> Result<Vec<Outcome>, DbErr> {
     let mail = crate::mail::alerts::MailCtx {
         tera: &app.tera,
         base_url: &app.config.base_url,
@@ -204,7 +248,7 @@ async fn commit(app: &Inner, batch: &[NewResponse], stats: &Stats) -> Result<Vec
     };
     let started = std::time::Instant::now();
     let outcomes = commit_batch(
-        &app.writer.db,
+        db,
         batch,
         &app.config.integrity,
         Some(&mail),

@@ -58,7 +58,10 @@ both!(a_bad_submission_does_not_sink_its_batch, |app| {
         .map(|i| response(app, if i == 30 { "99999" } else { "00004" }))
         .collect();
     let stats = hailong::store::writer::Stats::default();
-    let results = hailong::store::writer::store_batch(&app.state, &batch, &stats).await;
+    let db = hailong::db::connect_writer(&app.state.config.database_url)
+        .await
+        .unwrap();
+    let results = hailong::store::writer::store_batch(&app.state, &db, &batch, &stats).await;
     assert_eq!(results.len(), 60);
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r.is_ok(), i != 30, "submission {i}: {r:?}");
@@ -72,7 +75,7 @@ both!(a_bad_submission_does_not_sink_its_batch, |app| {
     assert!(report.differences.is_empty(), "{:?}", report.differences);
     // A good batch is one transaction.
     let batch: Vec<_> = (0..60).map(|_| response(app, "00008")).collect();
-    let results = hailong::store::writer::store_batch(&app.state, &batch, &stats).await;
+    let results = hailong::store::writer::store_batch(&app.state, &db, &batch, &stats).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(stats.get(), (60, 119, 1));
 });
