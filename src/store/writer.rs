@@ -1,5 +1,5 @@
-//! Group commit (issue 7): one writer per server, on a thread of its own, stores the online
-//! submissions.
+//! Group commit (issue 7): a writer on a thread of its own stores the online submissions; one
+//! per server on SQLite, `pg_writers` (two by default) on PostgreSQL, taking turns at one queue.
 //!
 //! Request handlers validate, rate-limit and prepare a [`NewResponse`] on their own tasks, then
 //! hand it to the writer and wait. The writer takes every submission that is waiting (up to
