@@ -51,7 +51,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbOpenError> {
 /// The connection of the group-commit writer: one connection of its own, so that its page
 /// cache stays warm (in WAL mode a connection's cache is dropped whenever another connection
 /// has written) and its statements stay prepared. A SQLite file is driven in place on the
-/// writer's thread, with a 32 MB page cache (see [`crate::sqlite_direct`]).
+/// writer's thread, with an 8 MB page cache (see [`crate::sqlite_direct`]).
 pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError> {
     if url.starts_with("sqlite:")
         && let Some(db) =
@@ -73,7 +73,7 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbOpenError
         .idle_timeout(None)
         .max_lifetime(None);
     if url.starts_with("sqlite:") {
-        opts.map_sqlx_sqlite_opts(|o| durable(o).pragma("cache_size", "-32000"));
+        opts.map_sqlx_sqlite_opts(|o| durable(o).pragma("cache_size", "-8000"));
     } else {
         opts.map_sqlx_postgres_opts(writer_session);
     }

@@ -10,9 +10,11 @@ use crate::survey::{Answer, FormErrors, Kind, Mode, Survey, ValidatedResponse};
 
 /// What the statistics module needs to know about a survey.
 pub fn scale_spec(survey: &Survey) -> ScaleSpec {
+    // Listed once for both (a spec is made for every submission).
+    let items = survey.scale_items();
+    let alpha_items = survey.alpha_items_of(&items);
     ScaleSpec {
-        dimensions: survey
-            .scale_items()
+        dimensions: items
             .into_iter()
             .map(|d| measure::Dimension {
                 id: d.id,
@@ -22,7 +24,7 @@ pub fn scale_spec(survey: &Survey) -> ScaleSpec {
             .collect(),
         overall_item: survey.overall_item().to_string(),
         trust_item: survey.trust_item().unwrap_or_default().to_string(),
-        alpha_items: survey.alpha_items(),
+        alpha_items,
         min_dimensions: 3,
     }
 }

@@ -11,7 +11,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
-use super::{base, matching_keywords, outbox, render};
+use super::{base, fold, outbox, render};
 use crate::config::MailConfig;
 use crate::store::responses::NewResponse;
 
@@ -24,34 +24,80 @@ pub struct MailCtx<'a> {
 
 /// Why a response alerts, if it does.
 pub fn reasons(cfg: &MailConfig, r: &NewResponse) -> Vec<String> {
-    let mut out = Vec::new();
-    let overall = r
-        .answers
+    reasons_given(cfg, r, overall_of(r))
+}
+
+/// The `overall` answer of a response.
+fn overall_of(r: &NewResponse) -> Option<i32> {
+    r.answers
         .iter()
         .find(|a| a.question_id == "overall")
-        .and_then(|a| a.value_num);
+        .and_then(|a| a.value_num)
+}
+
+/// The text answer to question `q`.
+fn text_of<'r>(r: &'r NewResponse, q: &str) -> Option<&'r str> {
+    r.answers
+        .iter()
+        .find(|a| a.question_id == q)
+        .and_then(|a| a.value_text.as_deref())
+}
+
+/// [`reasons`] with the response's `overall` answer already looked up.
+fn reasons_given(cfg: &MailConfig, r: &NewResponse, overall: Option<i32>) -> Vec<String> {
+    let mut out = Vec::new();
     if let Some(o) = overall
         && o <= cfg.alert_max_overall
     {
         out.push(format!("overall={o}"));
     }
-    for q in ["comment", "issue"] {
-        if let Some(t) = r
-            .answers
-            .iter()
-            .find(|a| a.question_id == q)
-            .and_then(|a| a.value_text.as_deref())
-        {
-            for k in matching_keywords(&cfg.alert_keywords, t) {
+    let texts = ["comment", "issue"].map(|q| text_of(r, q));
+    if cfg.alert_keywords.is_empty() || texts.iter().all(Option::is_none) {
+        return out;
+    }
+    FOLDED_KEYWORDS.with_borrow_mut(|folded| {
+        folded.update(&cfg.alert_keywords);
+        for t in texts.into_iter().flatten() {
+            let hay = fold(t);
+            for (k, needle) in cfg.alert_keywords.iter().zip(&folded.folded) {
+                // A keyword that folds to nothing (blank, punctuation) matches nothing.
+                if needle.trim().is_empty() || !hay.contains(needle.as_str()) {
+                    continue;
+                }
                 let k = format!("keyword={k}");
                 if !out.contains(&k) {
                     out.push(k);
                 }
             }
         }
-    }
+    });
     out
 }
+
+/// A keyword list with each keyword folded (see [`fold`]), as `matching_keywords` matches them.
+#[derive(Default)]
+struct FoldedKeywords {
+    keywords: Vec<String>,
+    folded: Vec<String>,
+}
+
+impl FoldedKeywords {
+    /// Makes this the folded form of `keywords` unless it already is.
+    fn update(&mut self, keywords: &[String]) {
+        if self.keywords != keywords {
+            self.folded = keywords.iter().map(|k| fold(k)).collect();
+            self.keywords = keywords.to_vec();
+        }
+    }
+}
+
+thread_local! {
+    /// The configured keywords, folded once per thread rather than once per keyword and text.
+    static FOLDED_KEYWORDS: std::cell::RefCell<FoldedKeywords> = Default::default();
+}
+
+/// The longest comment excerpt of an alert, in characters (an ellipsis marks a longer one).
+const EXCERPT_CHARS: usize = 300;
 
 /// What an alert about one response says apart from where it is stored: why it alerts (see
 /// [`reasons`]), its `overall`, and the masked excerpt of its comment or issue. Worked out
@@ -65,12 +111,8 @@ pub struct AlertBasis {
 
 impl AlertBasis {
     pub fn of(cfg: &MailConfig, r: &NewResponse) -> AlertBasis {
-        let reasons = reasons(cfg, r);
-        let overall = r
-            .answers
-            .iter()
-            .find(|a| a.question_id == "overall")
-            .and_then(|a| a.value_num);
+        let overall = overall_of(r);
+        let reasons = reasons_given(cfg, r, overall);
         if reasons.is_empty() {
             return AlertBasis {
                 reasons,
@@ -78,17 +120,11 @@ impl AlertBasis {
                 excerpt: None,
             };
         }
-        let text = |q: &str| {
-            r.answers
-                .iter()
-                .find(|a| a.question_id == q)
-                .and_then(|a| a.value_text.as_deref())
-                .filter(|t| !t.trim().is_empty())
-        };
+        let text = |q: &str| text_of(r, q).filter(|t| !t.trim().is_empty());
         let excerpt = text("comment").or_else(|| text("issue")).map(|t| {
-            let masked = crate::privacy::mask_text(t);
-            let mut e: String = masked.chars().take(300).collect();
-            if masked.chars().count() > 300 {
+            let mut e = crate::privacy::mask_text(t);
+            if let Some((cut, _)) = e.char_indices().nth(EXCERPT_CHARS) {
+                e.truncate(cut);
                 e.push('…');
             }
             e
@@ -140,54 +176,28 @@ pub async fn enqueue_alerts(
     mail: &MailCtx<'_>,
     stored: &[Stored<'_>],
 ) -> Result<usize, DbErr> {
+    use std::borrow::Cow;
     use std::collections::BTreeMap;
-    let mut by_ward: BTreeMap<&str, Vec<AlertItem>> = BTreeMap::new();
+    let mut by_ward: BTreeMap<&str, Vec<(&Stored<'_>, Cow<'_, AlertBasis>)>> = BTreeMap::new();
     for s in stored.iter().filter(|s| s.counted) {
         let r = s.response;
-        let worked_out;
         let basis = match &r.alert_basis {
-            Some(b) => b,
-            None => {
-                worked_out = AlertBasis::of(mail.cfg, r);
-                &worked_out
-            }
+            Some(b) => Cow::Borrowed(b),
+            None => Cow::Owned(AlertBasis::of(mail.cfg, r)),
         };
         if basis.reasons.is_empty() {
             continue;
         }
-        let overall = basis.overall;
-        by_ward.entry(&r.ward_code).or_default().push(AlertItem {
-            id: s.id,
-            receipt: s.receipt.to_string(),
-            submitted_at: r
-                .submitted_at
-                .with_timezone(&crate::period::vietnam())
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            channel: r.channel.as_str().to_string(),
-            overall,
-            low_overall: overall.is_some_and(|o| o <= mail.cfg.alert_max_overall),
-            keywords: basis
-                .reasons
-                .iter()
-                .filter_map(|w| w.strip_prefix("keyword=").map(str::to_string))
-                .collect(),
-            excerpt: basis.excerpt.clone(),
-            url: format!(
-                "{}/staff/wards/{}/feedback/{}",
-                base(mail.base_url),
-                r.ward_code,
-                s.id
-            ),
-        });
+        by_ward.entry(&r.ward_code).or_default().push((s, basis));
     }
     let mut n = 0;
     if by_ward.is_empty() {
         return Ok(0);
     }
-    // One query tells which of the wards have officers at all (most batches: none).
+    // One query tells which of the wards have officers at all (most batches: none); the
+    // alerts' items are made only for those.
     let staffed = crate::store::staff::wards_with_staff(db, by_ward.keys().copied()).await?;
-    for (ward_code, items) in by_ward {
+    for (ward_code, alerting) in by_ward {
         if !staffed.contains(ward_code) {
             continue;
         }
@@ -195,6 +205,10 @@ pub async fn enqueue_alerts(
         if officers.is_empty() {
             continue;
         }
+        let items: Vec<AlertItem> = alerting
+            .iter()
+            .map(|(s, basis)| alert_item(mail, s, basis))
+            .collect();
         let unit = crate::store::units::find_unit(db, ward_code).await?;
         let (name, kind, unit_title) = unit
             .map(|u| {
@@ -227,9 +241,122 @@ pub async fn enqueue_alerts(
     Ok(n)
 }
 
+/// What an alert says about one response.
+fn alert_item(mail: &MailCtx<'_>, s: &Stored<'_>, basis: &AlertBasis) -> AlertItem {
+    let r = s.response;
+    let overall = basis.overall;
+    AlertItem {
+        id: s.id,
+        receipt: s.receipt.to_string(),
+        submitted_at: r
+            .submitted_at
+            .with_timezone(&crate::period::vietnam())
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        channel: r.channel.as_str().to_string(),
+        overall,
+        low_overall: overall.is_some_and(|o| o <= mail.cfg.alert_max_overall),
+        keywords: basis
+            .reasons
+            .iter()
+            .filter_map(|w| w.strip_prefix("keyword=").map(str::to_string))
+            .collect(),
+        excerpt: basis.excerpt.clone(),
+        url: format!(
+            "{}/staff/wards/{}/feedback/{}",
+            base(mail.base_url),
+            r.ward_code,
+            s.id
+        ),
+    }
+}
+
 /// The unit word in Vietnamese and English for a `ward_type` as stored.
 pub fn unit_words(kind: &str) -> (&'static str, &'static str) {
     use crate::survey::{Lang, UnitKind};
     let k = UnitKind::from_db(kind).unwrap_or(UnitKind::Phuong);
     (k.unit_word(Lang::Vi), k.unit_word(Lang::En))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::responses::AnswerRow;
+
+    fn response(answers: &[(&str, Option<i32>, Option<&str>)]) -> NewResponse {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/surveys/ward-police.toml");
+        let src = std::fs::read_to_string(path).expect("read ward-police.toml");
+        let survey = crate::survey::Survey::from_toml_str("ward-police.toml", &src).unwrap();
+        let v = crate::survey::ValidatedResponse {
+            sex: None,
+            age: None,
+            answers: Vec::new(),
+            contact: None,
+        };
+        let mut r = crate::intake::new_response(
+            &survey,
+            &v,
+            "00004",
+            crate::store::responses::Channel::Web,
+            chrono::Utc::now(),
+        );
+        r.answers = answers
+            .iter()
+            .map(|(q, num, text)| AnswerRow {
+                question_id: q.to_string(),
+                value_num: *num,
+                value_text: text.map(str::to_string),
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn reasons_list_a_low_overall_then_each_keyword_once() {
+        let cfg = MailConfig::default();
+        let r = response(&[
+            ("overall", Some(1), None),
+            ("issue", None, Some("SÁCH NHIỄU, hoi lo")),
+            ("comment", None, Some("Cán bộ đòi hối lộ")),
+        ]);
+        assert_eq!(
+            reasons(&cfg, &r),
+            ["overall=1", "keyword=hối lộ", "keyword=sách nhiễu"]
+        );
+        let calm = response(&[("overall", Some(4), None), ("comment", None, Some("Tốt"))]);
+        assert!(reasons(&cfg, &calm).is_empty());
+        assert_eq!(AlertBasis::of(&cfg, &calm).excerpt, None);
+        // Another keyword list on the same thread is folded anew.
+        let other = MailConfig {
+            alert_keywords: vec!["TỐT".into(), " ".into()],
+            ..MailConfig::default()
+        };
+        assert_eq!(reasons(&other, &calm), ["keyword=TỐT"]);
+        assert_eq!(reasons(&other, &r), ["overall=1"]);
+        assert_eq!(reasons(&cfg, &r).len(), 3);
+    }
+
+    #[test]
+    fn the_excerpt_is_cut_after_300_characters() {
+        let cfg = MailConfig::default();
+        let exact = "ố".repeat(300);
+        let r = response(&[("overall", Some(1), None), ("comment", None, Some(&exact))]);
+        assert_eq!(
+            AlertBasis::of(&cfg, &r).excerpt.as_deref(),
+            Some(exact.as_str())
+        );
+        let long = "ố".repeat(301);
+        let r = response(&[("overall", Some(2), None), ("comment", None, Some(&long))]);
+        assert_eq!(AlertBasis::of(&cfg, &r).excerpt, Some(format!("{exact}…")));
+        // A blank comment gives way to the issue.
+        let r = response(&[
+            ("overall", Some(2), None),
+            ("comment", None, Some(" ")),
+            ("issue", None, Some("Trộm cắp")),
+        ]);
+        assert_eq!(
+            AlertBasis::of(&cfg, &r).excerpt.as_deref(),
+            Some("Trộm cắp")
+        );
+    }
 }

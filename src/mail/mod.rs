@@ -65,19 +65,69 @@ pub fn base(base_url: &str) -> &str {
 /// Lower case, accents removed (`đ` → `d`), every run of non-alphanumerics one space, padded
 /// with spaces: the form keywords are matched in, as whole words.
 pub fn fold(text: &str) -> String {
-    let ascii = deunicode::deunicode(&text.to_lowercase()).to_lowercase();
-    let mut out = String::from(" ");
-    for c in ascii.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with(' ') {
-            out.push(' ');
+    let mut out = Folded {
+        text: String::with_capacity(text.len() + 2),
+        plain: true,
+    };
+    out.separate();
+    if text.bytes().all(|b| b < 0x7F) {
+        // Nothing to transliterate, nothing to lower-case but ASCII letters.
+        text.bytes().for_each(|b| out.push_ascii(b));
+    } else {
+        for c in text.chars() {
+            if c.is_ascii() {
+                // `deunicode` keeps printable ASCII as it is, and `push_ascii` lower-cases.
+                out.push(c);
+            } else {
+                // Lower-casing character by character differs from `str::to_lowercase` only
+                // for a final sigma (`ς` instead of `σ`), and both transliterate to `s`.
+                c.to_lowercase().for_each(|c| out.push(c));
+            }
         }
     }
-    if !out.ends_with(' ') {
-        out.push(' ');
+    out.separate();
+    out.text
+}
+
+/// The text [`fold`] builds from the lower-cased text, transliterated to ASCII as
+/// `deunicode::deunicode` does it: ASCII lower-case letters and digits, every run of anything
+/// else one space.
+struct Folded {
+    text: String,
+    /// Whether no character from DEL on came yet: `deunicode` keeps the text up to there as it
+    /// is, and looks up every character after it in its table (which drops ASCII control
+    /// characters).
+    plain: bool,
+}
+
+impl Folded {
+    fn push(&mut self, c: char) {
+        if self.plain && c < '\u{7F}' {
+            self.push_ascii(c as u8);
+            return;
+        }
+        self.plain = false;
+        match deunicode::deunicode_char(c) {
+            Some(ascii) => ascii.bytes().for_each(|b| self.push_ascii(b)),
+            // `deunicode` writes `[?]` for a character it does not know.
+            None => self.separate(),
+        }
     }
-    out
+
+    fn push_ascii(&mut self, b: u8) {
+        if b.is_ascii_alphanumeric() {
+            self.text.push(char::from(b.to_ascii_lowercase()));
+        } else {
+            self.separate();
+        }
+    }
+
+    /// Ends a word: one space, however many separators follow each other.
+    fn separate(&mut self) {
+        if !self.text.ends_with(' ') {
+            self.text.push(' ');
+        }
+    }
 }
 
 /// The keywords found in `text` (as whole words, with or without accents).
@@ -110,5 +160,24 @@ mod tests {
         assert!(matching_keywords(&k, "tôi chơi lô tô").is_empty());
         assert!(matching_keywords(&k, "").is_empty());
         assert!(matching_keywords(&["  ".to_string()], "anything").is_empty());
+    }
+
+    #[test]
+    fn fold_lower_cases_transliterates_and_keeps_words() {
+        // Plain ASCII, with upper case.
+        assert_eq!(fold("Can BO, doi-hoi...LO 123"), " can bo doi hoi lo 123 ");
+        assert_eq!(fold(""), " ");
+        assert_eq!(fold(" !? "), " ");
+        // Vietnamese, with upper case.
+        assert_eq!(fold("Cán bộ đòi HỐI LỘ!"), " can bo doi hoi lo ");
+        assert_eq!(fold("ĐƯỜNG Trộm cắp"), " duong trom cap ");
+        // Greek, with a final sigma; CJK; a character without transliteration.
+        assert_eq!(fold("ΟΔΟΣ σας"), " odos sas ");
+        assert_eq!(fold("中国"), " zhong guo ");
+        assert_eq!(fold("a\u{E000}b"), " a b ");
+        // Like `deunicode`, ASCII control characters separate words only before the first
+        // character from DEL on, and are dropped after it.
+        assert_eq!(fold("a\tb é\tc"), " a b ec ");
+        assert_eq!(fold("x\u{7F}a\tb"), " xab ");
     }
 }

@@ -178,7 +178,14 @@ impl Cell {
 
     pub fn key(&self) -> String {
         match self {
-            Cell::Known(s, a) => format!("{}:{}", s.as_str(), a.as_str()),
+            Cell::Known(s, a) => {
+                let (s, a) = (s.as_str(), a.as_str());
+                let mut key = String::with_capacity(s.len() + 1 + a.len());
+                key.push_str(s);
+                key.push(':');
+                key.push_str(a);
+                key
+            }
             Cell::Unknown => "unknown".to_string(),
         }
     }

@@ -39,12 +39,22 @@ pub const ALPHA_TOTAL: &str = "_total";
 
 /// Metric key of a dimension's D: `dim:<id>`.
 pub fn dim_key(id: &str) -> String {
-    format!("dim:{id}")
+    // Built by hand, not with `format!`: a response has some thirty metric keys, made for
+    // every submission.
+    let mut key = String::with_capacity(4 + id.len());
+    key.push_str("dim:");
+    key.push_str(id);
+    key
 }
 
 /// Metric key of an α accumulator: `alpha:<scale>:<item>` (item may be [`ALPHA_TOTAL`]).
 pub fn alpha_key(scale: &str, item: &str) -> String {
-    format!("alpha:{scale}:{item}")
+    let mut key = String::with_capacity(7 + scale.len() + item.len());
+    key.push_str("alpha:");
+    key.push_str(scale);
+    key.push(':');
+    key.push_str(item);
+    key
 }
 
 /// One accumulator: count, sum, sum of squares.
@@ -90,14 +100,17 @@ impl Acc {
 /// What one response adds to the rollup of its ward and period.
 pub fn contributions(spec: &ScaleSpec, r: &Respondent) -> Vec<(Cell, String, Acc)> {
     let cell = r.cell;
-    let mut out = vec![(
+    // resp, score, overall, trust, the dimensions, and each scale's items and total.
+    let items: usize = spec.dimensions.iter().map(|d| d.items.len() + 2).sum();
+    let mut out = Vec::with_capacity(5 + items + spec.alpha_items.len());
+    out.push((
         cell,
         RESP.to_string(),
         Acc {
             n: 1,
             ..Acc::default()
         },
-    )];
+    ));
     let scored = score_respondent(spec, r);
     if let Some(s) = scored.score {
         out.push((cell, SCORE.to_string(), Acc::one(s)));

@@ -17,11 +17,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Set,
+    Statement, Value,
+};
 
 use super::responses::{Channel, NewResponse};
 use crate::config::IntegrityConfig;
-use crate::entities::{device_quarter, invitation_token, response};
+use crate::entities::{device_quarter, invitation_token};
 
 pub const DUPLICATE_DEVICE: &str = "duplicate_device";
 pub const BURST: &str = "burst";
@@ -105,7 +108,8 @@ impl BurstTracker {
         wards.dedup();
         let rules = &self.rules;
         for chunk in super::exact_chunks(&wards, 500) {
-            let recent = counts_by_ward(db, chunk, recent_window(rules, last)).await?;
+            let recent =
+                counts_by_ward(db, chunk, recent_window(rules, last), Window::Recent).await?;
             let mut usual: HashMap<String, u64> = HashMap::new();
             let unknown: Vec<String> = chunk
                 .iter()
@@ -118,7 +122,8 @@ impl BurstTracker {
                 })
                 .cloned()
                 .collect();
-            let read = counts_by_ward(db, &unknown, usual_window(rules, last)).await?;
+            let read =
+                counts_by_ward(db, &unknown, usual_window(rules, last), Window::Usual).await?;
             for w in &unknown {
                 let n = read.get(w).copied().unwrap_or(0);
                 if let Some(b) = cache {
@@ -137,67 +142,86 @@ impl BurstTracker {
     }
 }
 
-/// A ward and a count, read by column name (as every read on the writer's connection is).
-#[derive(sea_orm::FromQueryResult)]
-struct WardCount {
-    ward_code: String,
-    n: i64,
+/// Which responses of a window a burst count takes.
+#[derive(Clone, Copy)]
+enum Window {
+    /// The window ending at the batch: every online response.
+    Recent,
+    /// The baseline before it: online responses not flagged as a burst (the usual volume).
+    Usual,
 }
 
-/// Online responses per ward of `wards` matching `cond`.
+/// Online responses per ward of `wards` submitted in (`from`, `to`].
+///
+/// The statement text is fixed (the ward list is one JSON parameter, see
+/// [`super::json_list`]), so it is written out once rather than built for every batch.
+/// `COUNT(*)`, not `COUNT(id)`: every column the count reads is in the burst index, so
+/// PostgreSQL can count from the index alone (`id` is not in it; SQLite's rowid is).
 async fn counts_by_ward(
     db: &impl ConnectionTrait,
     wards: &[String],
-    cond: Condition,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    window: Window,
 ) -> Result<HashMap<String, u64>, DbErr> {
-    use sea_orm::QuerySelect;
-    use sea_orm::sea_query::{Alias, ExprTrait};
     if wards.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = response::Entity::find()
-        .select_only()
-        .column(response::Column::WardCode)
-        // COUNT(*), not COUNT(id): every column the count reads is in the burst index, so
-        // PostgreSQL can count from the index alone (`id` is not in it; SQLite's rowid is).
-        .column_as(Expr::cust("COUNT(*)").cast_as(Alias::new("BIGINT")), "n")
-        .filter(super::in_json_list(
-            db.get_database_backend(),
-            r#""responses"."ward_code""#,
-            wards,
+    let backend = db.get_database_backend();
+    let sql = match (backend, window) {
+        (DbBackend::Postgres, Window::Recent) => concat!(
+            "SELECT ward_code, CAST(COUNT(*) AS BIGINT) AS n FROM responses ",
+            "WHERE ward_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
+            "AND channel <> 'paper' AND submitted_at > $2 AND submitted_at <= $3 ",
+            "GROUP BY ward_code"
+        ),
+        (DbBackend::Postgres, Window::Usual) => concat!(
+            "SELECT ward_code, CAST(COUNT(*) AS BIGINT) AS n FROM responses ",
+            "WHERE ward_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
+            "AND channel <> 'paper' AND submitted_at > $2 AND submitted_at <= $3 ",
+            "AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code"
+        ),
+        (_, Window::Recent) => concat!(
+            "SELECT ward_code, COUNT(*) AS n FROM responses ",
+            "WHERE ward_code IN (SELECT value FROM json_each(?)) ",
+            "AND channel <> 'paper' AND submitted_at > ? AND submitted_at <= ? ",
+            "GROUP BY ward_code"
+        ),
+        (_, Window::Usual) => concat!(
+            "SELECT ward_code, COUNT(*) AS n FROM responses ",
+            "WHERE ward_code IN (SELECT value FROM json_each(?)) ",
+            "AND channel <> 'paper' AND submitted_at > ? AND submitted_at <= ? ",
+            "AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code"
+        ),
+    };
+    let list = super::json_list(wards);
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [list, Value::from(from), Value::from(to)],
         ))
-        .filter(online())
-        .filter(cond)
-        .group_by(response::Column::WardCode)
-        .into_model::<WardCount>()
-        .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.ward_code, u64::try_from(r.n).unwrap_or(0)))
-        .collect())
+    let mut out = HashMap::with_capacity(rows.len());
+    // By column name, as every read on the writer's connection is.
+    for row in rows {
+        let ward: String = row.try_get("", "ward_code")?;
+        let n: i64 = row.try_get("", "n")?;
+        out.insert(ward, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
 }
 
 /// The window ending at `at` whose online responses a burst counts.
-fn recent_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> Condition {
+fn recent_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let window = Duration::minutes(i64::from(rules.burst_window_minutes));
-    Condition::all()
-        .add(response::Column::SubmittedAt.gt(at - window))
-        .add(response::Column::SubmittedAt.lte(at))
+    (at - window, at)
 }
 
-/// The baseline before that window, without earlier bursts: the ward's usual volume.
-fn usual_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> Condition {
+/// The baseline before that window (counted without earlier bursts): the ward's usual volume.
+fn usual_window(rules: &IntegrityConfig, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let window = Duration::minutes(i64::from(rules.burst_window_minutes));
     let baseline = Duration::days(i64::from(rules.burst_baseline_days));
-    Condition::all()
-        .add(response::Column::SubmittedAt.gt(at - baseline))
-        .add(response::Column::SubmittedAt.lte(at - window))
-        .add(
-            Condition::any()
-                .add(response::Column::FlagReason.is_null())
-                .add(response::Column::FlagReason.ne(BURST)),
-        )
+    (at - baseline, at - window)
 }
 
 /// The number of online responses in a window above which it is a burst, given the ward's
@@ -210,10 +234,6 @@ fn threshold(rules: &IntegrityConfig, usual_total: u64) -> f64 {
     (rules.burst_factor * usual).max(f64::from(rules.burst_min_per_window))
 }
 
-fn online() -> Condition {
-    Condition::all().add(response::Column::Channel.ne(Channel::Paper.as_str()))
-}
-
 /// The threshold above which a window of the ward's online responses is a burst, and the
 /// number already in the window ending at `at`.
 pub async fn burst_state(
@@ -223,8 +243,8 @@ pub async fn burst_state(
     at: DateTime<Utc>,
 ) -> Result<(u64, f64), DbErr> {
     let wards = [ward.to_string()];
-    let recent = counts_by_ward(db, &wards, recent_window(rules, at)).await?;
-    let usual = counts_by_ward(db, &wards, usual_window(rules, at)).await?;
+    let recent = counts_by_ward(db, &wards, recent_window(rules, at), Window::Recent).await?;
+    let usual = counts_by_ward(db, &wards, usual_window(rules, at), Window::Usual).await?;
     Ok((
         recent.get(ward).copied().unwrap_or(0),
         threshold(rules, usual.get(ward).copied().unwrap_or(0)),
@@ -340,4 +360,16 @@ pub async fn link(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BURST, Channel};
+
+    /// The burst counts' statements are written out with these values inline.
+    #[test]
+    fn the_burst_counts_name_the_paper_channel_and_the_burst_flag_as_stored() {
+        assert_eq!(Channel::Paper.as_str(), "paper");
+        assert_eq!(BURST, "burst");
+    }
 }

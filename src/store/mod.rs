@@ -56,23 +56,15 @@ pub(crate) fn in_period(period: crate::period::Period) -> sea_orm::Condition {
         .add(response::Column::SubmittedAt.lt(to))
 }
 
-/// `{column} IN (values)` with the values as one JSON array parameter: the statement has one
-/// shape whatever the number of values, so it is prepared and planned once per connection
-/// (an `IN (?, ?, …)` list is a new statement for every length). The index on `column` still
-/// serves it: SQLite looks each value up, PostgreSQL gets an `= ANY(array)` index condition.
-pub(crate) fn in_json_list(
-    backend: sea_orm::DbBackend,
-    column: &str,
-    values: &[String],
-) -> sea_orm::sea_query::SimpleExpr {
-    let list = sea_orm::Value::from(serde_json::Value::from(values.to_vec()));
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))")
-        }
-        _ => format!("{column} IN (SELECT value FROM json_each(?))"),
-    };
-    sea_orm::sea_query::Expr::cust_with_values(sql, [list])
+/// A list of values bound as one JSON array parameter, for `{column} IN (SELECT value FROM
+/// json_each(?))` on SQLite and `{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1
+/// AS jsonb))))` on PostgreSQL: the statement has one shape whatever the number of values, so
+/// it is prepared and planned once per connection (an `IN (?, ?, …)` list is a new statement
+/// for every length). The index on `column` still serves it: SQLite looks each value up,
+/// PostgreSQL gets an `= ANY(array)` index condition. The writer's statements that take one
+/// are written out in full (the burst counts, the staffed wards), not built for every batch.
+pub(crate) fn json_list(values: &[String]) -> sea_orm::Value {
+    sea_orm::Value::from(serde_json::Value::from(values.to_vec()))
 }
 
 /// The text of a multi-row statement `{head} VALUES (…), (…) {tail}` with `rows` rows of

@@ -163,15 +163,23 @@ impl RollupDelta {
                 .rows
                 .entry((ward.to_string(), month.to_string(), cell.key()))
                 .or_default();
+            // Every response lists its metrics in the same order, the order they were first
+            // seen in: the place after the last one is nearly always the next one's.
+            let mut next = 0;
             for (_, metric, acc) in contributions.iter().filter(|(c, _, _)| *c == cell) {
-                let place = match self.places.get(metric.as_str()) {
-                    Some(&p) => p,
-                    None => {
-                        self.metrics.push(metric.clone());
-                        self.places.insert(metric.clone(), self.metrics.len() - 1);
-                        self.metrics.len() - 1
+                let place = if self.metrics.get(next).is_some_and(|m| m == metric) {
+                    next
+                } else {
+                    match self.places.get(metric.as_str()) {
+                        Some(&p) => p,
+                        None => {
+                            self.metrics.push(metric.clone());
+                            self.places.insert(metric.clone(), self.metrics.len() - 1);
+                            self.metrics.len() - 1
+                        }
                     }
                 };
+                next = place + 1;
                 if row.len() <= place {
                     row.resize(place + 1, Acc::default());
                 }

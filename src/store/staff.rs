@@ -147,29 +147,42 @@ pub async fn ward_staff(
 }
 
 /// Which of `wards` have at least one active ward officer.
+///
+/// The writer asks this for nearly every batch; the statement text is fixed (the ward list is
+/// one JSON parameter, see `store::json_list`), so it is written out once.
 pub async fn wards_with_staff<'a>(
     db: &impl ConnectionTrait,
     wards: impl IntoIterator<Item = &'a str>,
 ) -> Result<std::collections::HashSet<String>, DbErr> {
-    use sea_orm::QuerySelect;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => concat!(
+            "SELECT DISTINCT scope_code FROM staff_users WHERE role = 'ward' ",
+            "AND scope_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
+            "AND active = $2"
+        ),
+        _ => concat!(
+            "SELECT DISTINCT scope_code FROM staff_users WHERE role = 'ward' ",
+            "AND scope_code IN (SELECT value FROM json_each(?)) AND active = ?"
+        ),
+    };
     let wards: Vec<String> = wards.into_iter().map(str::to_string).collect();
     let mut out = std::collections::HashSet::new();
     for chunk in wards.chunks(500) {
-        let found: Vec<Option<String>> = staff_user::Entity::find()
-            .select_only()
-            .column(staff_user::Column::ScopeCode)
-            .distinct()
-            .filter(staff_user::Column::Role.eq("ward"))
-            .filter(crate::store::in_json_list(
-                db.get_database_backend(),
-                r#""staff_users"."scope_code""#,
-                chunk,
+        let list = crate::store::json_list(chunk);
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql,
+                [list, sea_orm::Value::from(true)],
             ))
-            .filter(staff_user::Column::Active.eq(true))
-            .into_tuple()
-            .all(db)
             .await?;
-        out.extend(found.into_iter().flatten());
+        for row in rows {
+            // By column name, as every read on the writer's connection is.
+            if let Some(ward) = row.try_get::<Option<String>>("", "scope_code")? {
+                out.insert(ward);
+            }
+        }
     }
     Ok(out)
 }

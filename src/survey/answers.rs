@@ -237,13 +237,32 @@ mod msg {
 
 /// Removes control characters (keeping line breaks and tabs), normalises line breaks and trims.
 pub fn clean_text(s: &str) -> String {
-    let s = s.replace("\r\n", "\n").replace('\r', "\n");
-    s.chars()
-        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
-        .filter(|&c| !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'))
-        .collect::<String>()
-        .trim()
-        .to_string()
+    // Most answers have nothing to remove: one copy of the trimmed text.
+    if s.chars().all(is_kept) {
+        return s.trim().to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            // `\r\n` and a lone `\r` are both one line break.
+            out.push('\n');
+            chars.next_if_eq(&'\n');
+        } else if is_kept(c) {
+            out.push(c);
+        }
+    }
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
+    out
+}
+
+/// Whether [`clean_text`] keeps a character as it is: not a control character (but for line
+/// feeds and tabs) nor an invisible format character (zero-width, direction marks, BOM).
+fn is_kept(c: char) -> bool {
+    (c == '\n' || c == '\t' || !c.is_control())
+        && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// A plausible e-mail address: one `@`, a local part of at most 64 characters without spaces,
@@ -281,6 +300,90 @@ pub fn is_plausible_email(s: &str) -> bool {
             .is_some_and(|tld| tld.chars().all(char::is_alphabetic) && tld.chars().count() >= 2)
 }
 
+/// The survey's own fields (question ids and consent fields) as submitted.
+struct Submitted<'a> {
+    /// One entry per field name: first the question ids, in survey order (entry `i` is
+    /// question `i`'s), then the consent fields.
+    fields: Vec<Field<'a>>,
+    /// For each question, whether one of its fields was given more than once.
+    twice: Vec<bool>,
+}
+
+struct Field<'a> {
+    name: &'a str,
+    /// The index of the question the field belongs to: of a name listed twice (a consent field
+    /// that is also a question id), the later question in survey order.
+    question: usize,
+    /// The first value given.
+    value: Option<&'a str>,
+}
+
+impl<'a> Submitted<'a> {
+    fn new(survey: &'a Survey, pairs: &'a [(String, String)]) -> Self {
+        let questions = &survey.questions;
+        let mut fields: Vec<Field> = questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| Field {
+                name: &q.id,
+                question: i,
+                value: None,
+            })
+            .collect();
+        for (i, q) in questions.iter().enumerate() {
+            let Some(c) = &q.consent else { continue };
+            match fields.iter_mut().find(|f| f.name == c.field) {
+                Some(f) => f.question = f.question.max(i),
+                None => fields.push(Field {
+                    name: &c.field,
+                    question: i,
+                    value: None,
+                }),
+            }
+        }
+        let mut twice = vec![false; questions.len()];
+        // Forms list their fields in survey order: each search starts after the last match.
+        let mut next = 0;
+        for (name, value) in pairs {
+            let Some(at) = (0..fields.len())
+                .map(|k| (next + k) % fields.len())
+                .find(|&at| fields[at].name == name)
+            else {
+                continue;
+            };
+            let f = &mut fields[at];
+            if f.value.is_some() {
+                twice[f.question] = true;
+            } else {
+                f.value = Some(value);
+            }
+            next = at + 1;
+        }
+        Submitted { fields, twice }
+    }
+
+    /// The value given for the id of question `i`.
+    fn answer(&self, i: usize) -> Option<&'a str> {
+        self.fields[i].value
+    }
+
+    /// The value given for a field.
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.value)
+    }
+
+    /// The given fields as [`FormErrors::values`] keeps them.
+    fn values(&self) -> BTreeMap<String, String> {
+        self.fields
+            .iter()
+            .filter_map(|f| Some((f.name.to_string(), f.value?.to_string())))
+            .collect()
+    }
+}
+
 /// Parses submitted fields against `survey`.
 ///
 /// Field names are question ids (plus the consent field of the e-mail question); other fields
@@ -291,56 +394,31 @@ pub fn parse_form(
     mode: Mode,
 ) -> Result<ValidatedResponse, FormErrors> {
     let mut errs = FormErrors::default();
-
-    // Collect the survey's own fields, flagging repeats.
-    let mut known: BTreeMap<&str, &Question> = BTreeMap::new();
-    for q in &survey.questions {
-        known.insert(q.id.as_str(), q);
-        if let Some(c) = &q.consent {
-            known.insert(c.field.as_str(), q);
-        }
-    }
-    let mut twice: Vec<&str> = Vec::new();
-    for (name, value) in pairs {
-        if let Some((field, q)) = known.get_key_value(name.as_str()) {
-            if errs.values.contains_key(*field) {
-                twice.push(q.id.as_str());
-            } else {
-                errs.values.insert(field.to_string(), value.clone());
-            }
-        }
-    }
+    let given = Submitted::new(survey, pairs);
 
     // Which conditional questions apply depends on the raw choice given; if that choice is
     // itself invalid, the condition does not hold (and the choice gets its own error).
     let raw = |id: &str| -> Option<&str> {
         let q = survey.question(id)?;
-        let v = errs.values.get(id)?.trim();
+        let v = given.get(id)?.trim();
         q.option(v).map(|c| c.value.as_str())
     };
-    let shown: BTreeMap<&str, bool> = survey
-        .questions
-        .iter()
-        .map(|q| (q.id.as_str(), survey.is_shown(q, raw)))
-        .collect();
 
     let mut out = ValidatedResponse {
         sex: None,
         age: None,
-        answers: Vec::new(),
+        answers: Vec::with_capacity(survey.questions.len()),
         contact: None,
     };
-    let mut new_errors: Vec<(String, Localized)> = Vec::new();
-    for q in &survey.questions {
-        if twice.contains(&q.id.as_str()) {
-            new_errors.push((q.id.clone(), msg::twice()));
+    for (i, q) in survey.questions.iter().enumerate() {
+        if given.twice[i] {
+            errs.add(&q.id, msg::twice());
             continue;
         }
-        if !shown.get(q.id.as_str()).copied().unwrap_or(true) {
+        if !survey.is_shown(q, raw) {
             continue;
         }
-        let given = errs.values.get(&q.id).map(String::as_str).unwrap_or("");
-        match parse_one(survey, q, given, mode) {
+        match parse_one(survey, q, given.answer(i).unwrap_or(""), mode) {
             Ok(None) => {
                 if mode == Mode::Web && q.required {
                     let m = match q.kind {
@@ -348,7 +426,7 @@ pub fn parse_form(
                         Kind::Single => msg::choose_answer(),
                         Kind::Text | Kind::Email => msg::fill_in(),
                     };
-                    new_errors.push((q.id.clone(), m));
+                    errs.add(&q.id, m);
                 }
             }
             Ok(Some(a)) => match (q.kind, q.id.as_str(), a) {
@@ -358,8 +436,8 @@ pub fn parse_form(
                     let consent = q
                         .consent
                         .as_ref()
-                        .and_then(|c| errs.values.get(&c.field))
-                        .map(|v| v.trim());
+                        .and_then(|c| given.get(&c.field))
+                        .map(str::trim);
                     match consent {
                         Some(CONSENT_ON) => {
                             out.contact = Some(Contact {
@@ -367,19 +445,21 @@ pub fn parse_form(
                                 consent: true,
                             })
                         }
-                        Some("") | None => new_errors.push((q.id.clone(), msg::no_consent())),
-                        Some(_) => new_errors.push((q.id.clone(), msg::invalid())),
+                        Some("") | None => errs.add(&q.id, msg::no_consent()),
+                        Some(_) => errs.add(&q.id, msg::invalid()),
                     }
                 }
                 (_, _, a) => out.answers.push((q.id.clone(), a)),
             },
-            Err(m) => new_errors.push((q.id.clone(), m)),
+            Err(m) => errs.add(&q.id, m),
         }
     }
-    for (q, m) in new_errors {
-        errs.add(&q, m);
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        errs.values = given.values();
+        Err(errs)
     }
-    if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
 /// One field: `Ok(None)` when not answered.
@@ -424,7 +504,7 @@ fn parse_one(
             let t = clean_text(v);
             if t.is_empty() || (mode == Mode::Paper && t.eq_ignore_ascii_case("na")) {
                 Ok(None)
-            } else if t.chars().count() > q.max_chars() {
+            } else if t.len() > q.max_chars() && t.chars().count() > q.max_chars() {
                 Err(msg::too_long(q.max_chars()))
             } else {
                 Ok(Some(Answer::Text(t)))
@@ -440,5 +520,74 @@ fn parse_one(
                 Err(msg::bad_email())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ward_police() -> Survey {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/surveys/ward-police.toml");
+        let src = std::fs::read_to_string(path).expect("read ward-police.toml");
+        Survey::from_toml_str("ward-police.toml", &src).expect("valid survey")
+    }
+
+    fn pairs(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn clean_text_normalises_line_breaks_and_drops_invisible_characters() {
+        assert_eq!(clean_text("  Góp ý\t"), "Góp ý");
+        assert_eq!(clean_text("a\r\nb\rc\n\r\r\nd"), "a\nb\nc\n\n\nd");
+        assert_eq!(
+            clean_text("\u{FEFF} a\u{200B}b\u{0}\u{7F}\tc \u{202E}"),
+            "ab\tc"
+        );
+        assert_eq!(clean_text("\r\n \u{200B} \r"), "");
+        assert_eq!(clean_text(""), "");
+    }
+
+    #[test]
+    fn field_order_does_not_matter() {
+        let s = ward_police();
+        let mut form = pairs(&[
+            ("a1", "3"),
+            ("a2", "5"),
+            ("r1", "1"),
+            ("r2", "4"),
+            ("s1", "2"),
+            ("s2", "5"),
+            ("c1", "3"),
+            ("c2", "4"),
+            ("used_procedures", "yes"),
+            ("p1", "1"),
+            ("p2", "2"),
+            ("overall", "5"),
+            ("trust", "7"),
+            ("t", "x"),
+            ("sex", "m"),
+            ("age", "18-34"),
+            ("issue", "Trộm cắp xe máy"),
+            ("comment", "Góp ý"),
+            ("contact_email", "a@b.vn"),
+            ("contact_consent", "on"),
+        ]);
+        let in_order = parse_form(&s, &form, Mode::Web).expect("valid");
+        assert_eq!(in_order.likert("p2"), Some(2));
+        form.reverse();
+        assert_eq!(parse_form(&s, &form, Mode::Web), Ok(in_order));
+        // A repeat is found wherever it is.
+        form.push(("r2".into(), "4".into()));
+        let e = parse_form(&s, &form, Mode::Web).expect_err("twice");
+        assert_eq!(e.errors.len(), 1);
+        assert!(e.get("r2").is_some());
+        assert_eq!(e.value("r2"), Some("4"));
+        assert_eq!(e.value("contact_consent"), Some("on"));
+        assert_eq!(e.value("t"), None);
     }
 }

@@ -351,14 +351,19 @@ impl Survey {
     /// The items of Cronbach's α: the likert items of every dimension none of whose questions
     /// has a `shown_if` condition (for ward-police: a1 … c2).
     pub fn alpha_items(&self) -> Vec<String> {
-        self.scale_items()
-            .into_iter()
+        self.alpha_items_of(&self.scale_items())
+    }
+
+    /// [`Survey::alpha_items`] from this survey's [`Survey::scale_items`], listed already.
+    pub fn alpha_items_of(&self, scale_items: &[DimensionItems]) -> Vec<String> {
+        scale_items
+            .iter()
             .filter(|d| {
                 d.items
                     .iter()
                     .all(|id| self.question(id).is_some_and(|q| q.shown_if.is_none()))
             })
-            .flat_map(|d| d.items)
+            .flat_map(|d| d.items.iter().cloned())
             .collect()
     }
 
