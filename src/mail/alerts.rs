@@ -11,7 +11,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
-use super::{base, fold, outbox, render};
+use super::{base, fold, matching_folded, outbox, render};
 use crate::config::MailConfig;
 use crate::store::responses::NewResponse;
 
@@ -58,12 +58,7 @@ fn reasons_given(cfg: &MailConfig, r: &NewResponse, overall: Option<i32>) -> Vec
     FOLDED_KEYWORDS.with_borrow_mut(|folded| {
         folded.update(&cfg.alert_keywords);
         for t in texts.into_iter().flatten() {
-            let hay = fold(t);
-            for (k, needle) in cfg.alert_keywords.iter().zip(&folded.folded) {
-                // A keyword that folds to nothing (blank, punctuation) matches nothing.
-                if needle.trim().is_empty() || !hay.contains(needle.as_str()) {
-                    continue;
-                }
+            for k in matching_folded(&cfg.alert_keywords, &folded.folded, &fold(t)) {
                 let k = format!("keyword={k}");
                 if !out.contains(&k) {
                     out.push(k);
@@ -74,7 +69,7 @@ fn reasons_given(cfg: &MailConfig, r: &NewResponse, overall: Option<i32>) -> Vec
     out
 }
 
-/// A keyword list with each keyword folded (see [`fold`]), as `matching_keywords` matches them.
+/// A keyword list with each keyword folded (see [`fold`]), for [`matching_folded`].
 #[derive(Default)]
 struct FoldedKeywords {
     keywords: Vec<String>,

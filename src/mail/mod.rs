@@ -132,14 +132,19 @@ impl Folded {
 
 /// The keywords found in `text` (as whole words, with or without accents).
 pub fn matching_keywords<'a>(keywords: &'a [String], text: &str) -> Vec<&'a str> {
-    let hay = fold(text);
+    let folded: Vec<String> = keywords.iter().map(|k| fold(k)).collect();
+    matching_folded(keywords, &folded, &fold(text))
+}
+
+/// [`matching_keywords`] with the keywords and the text folded already (`folded[i]` is
+/// `keywords[i]` folded, `hay` the text): what the ward alerts use, with the configured
+/// keywords folded once. A keyword that folds to nothing (blank, punctuation) matches nothing.
+pub fn matching_folded<'k>(keywords: &'k [String], folded: &[String], hay: &str) -> Vec<&'k str> {
     keywords
         .iter()
-        .filter(|k| {
-            let needle = fold(k);
-            !needle.trim().is_empty() && hay.contains(&needle)
-        })
-        .map(String::as_str)
+        .zip(folded)
+        .filter(|(_, needle)| !needle.trim().is_empty() && hay.contains(needle.as_str()))
+        .map(|(k, _)| k.as_str())
         .collect()
 }
 
