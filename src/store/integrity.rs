@@ -153,8 +153,8 @@ enum Window {
 
 /// Online responses per ward of `wards` submitted in (`from`, `to`].
 ///
-/// The statement text is fixed (the ward list is one JSON parameter, see
-/// [`super::json_list`]), so it is written out once rather than built for every batch.
+/// The statement has one text per backend and window (the ward list is one JSON parameter,
+/// see [`super::json_list`]), written out here rather than built by the query builder.
 /// `COUNT(*)`, not `COUNT(id)`: every column the count reads is in the burst index, so
 /// PostgreSQL can count from the index alone (`id` is not in it; SQLite's rowid is).
 async fn counts_by_ward(
@@ -167,32 +167,19 @@ async fn counts_by_ward(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let sql = match (backend, window) {
-        (DbBackend::Postgres, Window::Recent) => concat!(
-            "SELECT ward_code, CAST(COUNT(*) AS BIGINT) AS n FROM responses ",
-            "WHERE ward_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
-            "AND channel <> 'paper' AND submitted_at > $2 AND submitted_at <= $3 ",
-            "GROUP BY ward_code"
-        ),
-        (DbBackend::Postgres, Window::Usual) => concat!(
-            "SELECT ward_code, CAST(COUNT(*) AS BIGINT) AS n FROM responses ",
-            "WHERE ward_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
-            "AND channel <> 'paper' AND submitted_at > $2 AND submitted_at <= $3 ",
-            "AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code"
-        ),
-        (_, Window::Recent) => concat!(
-            "SELECT ward_code, COUNT(*) AS n FROM responses ",
-            "WHERE ward_code IN (SELECT value FROM json_each(?)) ",
-            "AND channel <> 'paper' AND submitted_at > ? AND submitted_at <= ? ",
-            "GROUP BY ward_code"
-        ),
-        (_, Window::Usual) => concat!(
-            "SELECT ward_code, COUNT(*) AS n FROM responses ",
-            "WHERE ward_code IN (SELECT value FROM json_each(?)) ",
-            "AND channel <> 'paper' AND submitted_at > ? AND submitted_at <= ? ",
-            "AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code"
-        ),
+    let (count, from_param, to_param) = match backend {
+        DbBackend::Postgres => ("CAST(COUNT(*) AS BIGINT)", "$2", "$3"),
+        _ => ("COUNT(*)", "?", "?"),
     };
+    let usual = match window {
+        Window::Recent => "",
+        Window::Usual => " AND (flag_reason IS NULL OR flag_reason <> 'burst')",
+    };
+    let sql = format!(
+        "SELECT ward_code, {count} AS n FROM responses WHERE {} AND channel <> 'paper' \
+         AND submitted_at > {from_param} AND submitted_at <= {to_param}{usual} GROUP BY ward_code",
+        super::in_json_list_sql(backend, "ward_code"),
+    );
     let list = super::json_list(wards);
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(

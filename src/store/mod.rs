@@ -61,10 +61,22 @@ pub(crate) fn in_period(period: crate::period::Period) -> sea_orm::Condition {
 /// AS jsonb))))` on PostgreSQL: the statement has one shape whatever the number of values, so
 /// it is prepared and planned once per connection (an `IN (?, ?, …)` list is a new statement
 /// for every length). The index on `column` still serves it: SQLite looks each value up,
-/// PostgreSQL gets an `= ANY(array)` index condition. The writer's statements that take one
-/// are written out in full (the burst counts, the staffed wards), not built for every batch.
+/// PostgreSQL gets an `= ANY(array)` index condition. [`in_json_list_sql`] writes the
+/// condition; the writer's statements that use it (the burst counts, the staffed wards) are
+/// written out as text, not built by the query builder for every batch.
 pub(crate) fn json_list(values: &[String]) -> sea_orm::Value {
     sea_orm::Value::from(serde_json::Value::from(values.to_vec()))
+}
+
+/// The condition that `column` is one of the values of a [`json_list`] bound as the
+/// statement's first parameter.
+pub(crate) fn in_json_list_sql(backend: sea_orm::DbBackend, column: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))))")
+        }
+        _ => format!("{column} IN (SELECT value FROM json_each(?))"),
+    }
 }
 
 /// The text of a multi-row statement `{head} VALUES (…), (…) {tail}` with `rows` rows of

@@ -148,24 +148,21 @@ pub async fn ward_staff(
 
 /// Which of `wards` have at least one active ward officer.
 ///
-/// The writer asks this for nearly every batch; the statement text is fixed (the ward list is
-/// one JSON parameter, see `store::json_list`), so it is written out once.
+/// The writer asks this for nearly every batch; the statement is written out here (the ward
+/// list is one JSON parameter, see `store::json_list`) rather than built by the query builder.
 pub async fn wards_with_staff<'a>(
     db: &impl ConnectionTrait,
     wards: impl IntoIterator<Item = &'a str>,
 ) -> Result<std::collections::HashSet<String>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => concat!(
-            "SELECT DISTINCT scope_code FROM staff_users WHERE role = 'ward' ",
-            "AND scope_code = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))) ",
-            "AND active = $2"
-        ),
-        _ => concat!(
-            "SELECT DISTINCT scope_code FROM staff_users WHERE role = 'ward' ",
-            "AND scope_code IN (SELECT value FROM json_each(?)) AND active = ?"
-        ),
+    let active = match backend {
+        sea_orm::DbBackend::Postgres => "$2",
+        _ => "?",
     };
+    let sql = format!(
+        "SELECT DISTINCT scope_code FROM staff_users WHERE role = 'ward' AND {} AND active = {active}",
+        crate::store::in_json_list_sql(backend, "scope_code"),
+    );
     let wards: Vec<String> = wards.into_iter().map(str::to_string).collect();
     let mut out = std::collections::HashSet::new();
     for chunk in wards.chunks(500) {
@@ -173,7 +170,7 @@ pub async fn wards_with_staff<'a>(
         let rows = db
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
                 backend,
-                sql,
+                sql.as_str(),
                 [list, sea_orm::Value::from(true)],
             ))
             .await?;
