@@ -108,8 +108,6 @@ impl BurstTracker {
         wards.dedup();
         let rules = &self.rules;
         for chunk in super::exact_chunks(&wards, 500) {
-            let recent =
-                counts_by_ward(db, chunk, recent_window(rules, last), Window::Recent).await?;
             let mut usual: HashMap<String, u64> = HashMap::new();
             let unknown: Vec<String> = chunk
                 .iter()
@@ -122,8 +120,7 @@ impl BurstTracker {
                 })
                 .cloned()
                 .collect();
-            let read =
-                counts_by_ward(db, &unknown, usual_window(rules, last), Window::Usual).await?;
+            let read = usual_counts(db, &unknown, usual_window(rules, last)).await?;
             for w in &unknown {
                 let n = read.get(w).copied().unwrap_or(0);
                 if let Some(b) = cache {
@@ -131,37 +128,37 @@ impl BurstTracker {
                 }
                 usual.insert(w.clone(), n);
             }
-            for w in chunk {
+            let thresholds: Vec<f64> = chunk
+                .iter()
+                .map(|w| threshold(rules, usual.get(w).copied().unwrap_or(0)))
+                .collect();
+            let recent = recent_counts(
+                db,
+                chunk,
+                recent_window(rules, last),
+                count_cap(thresholds.iter().copied()),
+            )
+            .await?;
+            for (w, threshold) in chunk.iter().zip(thresholds) {
                 let recent = recent.get(w).copied().unwrap_or(0);
-                let usual_total = usual.get(w).copied().unwrap_or(0);
-                self.wards
-                    .insert(w.clone(), (recent, threshold(rules, usual_total), 0));
+                self.wards.insert(w.clone(), (recent, threshold, 0));
             }
         }
         Ok(())
     }
 }
 
-/// Which responses of a window a burst count takes.
-#[derive(Clone, Copy)]
-enum Window {
-    /// The window ending at the batch: every online response.
-    Recent,
-    /// The baseline before it: online responses not flagged as a burst (the usual volume).
-    Usual,
-}
-
-/// Online responses per ward of `wards` submitted in (`from`, `to`].
+/// Online responses per ward of `wards` submitted in (`from`, `to`] and not flagged as a
+/// burst: the wards' usual volume over the baseline.
 ///
-/// The statement has one text per backend and window (the ward list is one JSON parameter,
-/// see [`super::json_list`]), written out here rather than built by the query builder.
+/// The statement has one text per backend (the ward list is one JSON parameter, see
+/// [`super::json_list`]), written out here rather than built by the query builder.
 /// `COUNT(*)`, not `COUNT(id)`: every column the count reads is in the burst index, so
 /// PostgreSQL can count from the index alone (`id` is not in it; SQLite's rowid is).
-async fn counts_by_ward(
+async fn usual_counts(
     db: &impl ConnectionTrait,
     wards: &[String],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
-    window: Window,
 ) -> Result<HashMap<String, u64>, DbErr> {
     if wards.is_empty() {
         return Ok(HashMap::new());
@@ -171,13 +168,10 @@ async fn counts_by_ward(
         DbBackend::Postgres => ("CAST(COUNT(*) AS BIGINT)", "$2", "$3"),
         _ => ("COUNT(*)", "?", "?"),
     };
-    let usual = match window {
-        Window::Recent => "",
-        Window::Usual => " AND (flag_reason IS NULL OR flag_reason <> 'burst')",
-    };
     let sql = format!(
         "SELECT ward_code, {count} AS n FROM responses WHERE {} AND channel <> 'paper' \
-         AND submitted_at > {from_param} AND submitted_at <= {to_param}{usual} GROUP BY ward_code",
+         AND submitted_at > {from_param} AND submitted_at <= {to_param} \
+         AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code",
         super::in_json_list_sql(backend, "ward_code"),
     );
     let list = super::json_list(wards);
@@ -188,14 +182,74 @@ async fn counts_by_ward(
             [list, Value::from(from), Value::from(to)],
         ))
         .await?;
+    ward_counts(rows)
+}
+
+/// The (`ward_code`, `n`) rows of a count, by ward; read by column name, as every read on the
+/// writer's connection is.
+fn ward_counts(rows: Vec<sea_orm::QueryResult>) -> Result<HashMap<String, u64>, DbErr> {
     let mut out = HashMap::with_capacity(rows.len());
-    // By column name, as every read on the writer's connection is.
     for row in rows {
         let ward: String = row.try_get("", "ward_code")?;
         let n: i64 = row.try_get("", "n")?;
         out.insert(ward, u64::try_from(n).unwrap_or(0));
     }
     Ok(out)
+}
+
+/// How far a window's count must go to settle the burst rule for thresholds up to the largest
+/// of `thresholds`: a count that reaches it is above every one of them, and so is the count
+/// plus the batch's own responses, whatever the exact count.
+fn count_cap(thresholds: impl Iterator<Item = f64>) -> u64 {
+    let largest = thresholds.fold(0.0_f64, f64::max);
+    // Saturating: a threshold past u64 (a misconfiguration) counts everything.
+    (largest.floor() as u64).saturating_add(1)
+}
+
+/// Online responses per ward of `wards` submitted in (`from`, `to`], each count stopping at
+/// `cap` (see [`count_cap`]): a ward under a burst, whose window holds thousands of responses,
+/// costs a batch no more than one whose window holds `cap`.
+///
+/// One statement per backend, written out (the ward list is one JSON parameter, see
+/// [`super::json_list`]); per ward, a count of at most `cap` rows read from the burst index
+/// alone.
+async fn recent_counts(
+    db: &impl ConnectionTrait,
+    wards: &[String],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    cap: u64,
+) -> Result<HashMap<String, u64>, DbErr> {
+    if wards.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT w.ward AS ward_code, (SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM \
+             responses WHERE ward_code = w.ward AND channel <> 'paper' AND submitted_at > $2 \
+             AND submitted_at <= $3 LIMIT $4) AS c) AS n \
+             FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS w(ward)"
+        }
+        _ => {
+            "SELECT w.value AS ward_code, (SELECT COUNT(*) FROM (SELECT 1 FROM responses \
+             WHERE ward_code = w.value AND channel <> 'paper' AND submitted_at > ?2 \
+             AND submitted_at <= ?3 LIMIT ?4)) AS n FROM json_each(?1) AS w"
+        }
+    };
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                super::json_list(wards),
+                Value::from(from),
+                Value::from(to),
+                Value::from(cap),
+            ],
+        ))
+        .await?;
+    ward_counts(rows)
 }
 
 /// The window ending at `at` whose online responses a burst counts.
@@ -222,7 +276,8 @@ fn threshold(rules: &IntegrityConfig, usual_total: u64) -> f64 {
 }
 
 /// The threshold above which a window of the ward's online responses is a burst, and the
-/// number already in the window ending at `at`.
+/// number already in the window ending at `at`, counted up to the first past the threshold
+/// (see [`count_cap`]).
 pub async fn burst_state(
     db: &impl ConnectionTrait,
     rules: &IntegrityConfig,
@@ -230,12 +285,16 @@ pub async fn burst_state(
     at: DateTime<Utc>,
 ) -> Result<(u64, f64), DbErr> {
     let wards = [ward.to_string()];
-    let recent = counts_by_ward(db, &wards, recent_window(rules, at), Window::Recent).await?;
-    let usual = counts_by_ward(db, &wards, usual_window(rules, at), Window::Usual).await?;
-    Ok((
-        recent.get(ward).copied().unwrap_or(0),
-        threshold(rules, usual.get(ward).copied().unwrap_or(0)),
-    ))
+    let usual = usual_counts(db, &wards, usual_window(rules, at)).await?;
+    let threshold = threshold(rules, usual.get(ward).copied().unwrap_or(0));
+    let recent = recent_counts(
+        db,
+        &wards,
+        recent_window(rules, at),
+        count_cap(std::iter::once(threshold)),
+    )
+    .await?;
+    Ok((recent.get(ward).copied().unwrap_or(0), threshold))
 }
 
 /// Runs the checks for `r` (nothing for paper ballots).
@@ -352,6 +411,24 @@ pub async fn link(
 #[cfg(test)]
 mod tests {
     use super::{BURST, Channel};
+
+    /// A count stopped at the cap is above every threshold the cap was made for, so the burst
+    /// rule decides as on the exact count.
+    #[test]
+    fn a_count_stopped_at_the_cap_is_past_every_threshold_it_serves() {
+        use super::count_cap;
+        assert_eq!(count_cap([50.0].into_iter()), 51);
+        assert_eq!(count_cap([49.5, 12.0, 0.0].into_iter()), 50);
+        assert_eq!(count_cap(std::iter::empty()), 1);
+        for t in [0.0, 0.4, 1.0, 50.0, 50.9, 733.2, 1e6] {
+            let cap = count_cap([t, t / 2.0].into_iter());
+            // Any exact count at or past the cap is reported as the cap: still above t.
+            assert!(cap as f64 > t, "{t}");
+            // One less is the largest count that can be at or below t.
+            assert!((cap - 1) as f64 <= t, "{t}");
+        }
+        assert_eq!(count_cap([f64::MAX].into_iter()), u64::MAX);
+    }
 
     /// The burst counts' statements are written out with these values inline.
     #[test]

@@ -5,10 +5,12 @@
 //! hand it to the writer and wait. The writer takes every submission that is waiting (up to
 //! [`MAX_BATCH`]), stores them in one transaction (responses, answers, contacts, integrity
 //! checks, rollups and the ward alerts, see [`super::responses::insert_batch_mailing`]),
-//! commits, and only then answers each handler, which only then sends its 303. A batch costs
-//! one fsync (SQLite WAL with `synchronous=FULL`) or one commit round trip (PostgreSQL),
+//! commits, and only once the commit is on disk answers each handler, which only then sends its
+//! 303. A batch costs one fsync of the WAL (SQLite) or one commit round trip (PostgreSQL),
 //! whatever its size, so throughput grows with the load while a lone submission is stored at
-//! once: the writer never waits for a batch to fill.
+//! once: the writer never waits for a batch to fill. On SQLite the fsync runs on a thread of
+//! its own while the writer stores the next batch (see `crate::sqlite_direct`), which answers
+//! the handlers after it.
 //!
 //! If a batch fails (a deadlock with another instance on PostgreSQL, one response that breaks a
 //! constraint), nothing of it is stored and each of its submissions is retried alone, so one
@@ -198,40 +200,82 @@ async fn run(app: Weak<Inner>, db: &DatabaseConnection, queue: Queue, stats: Arc
     }
 }
 
-/// Stores `jobs` and answers every job.
+/// Stores `jobs` and answers every job once what was committed is on disk. On SQLite the
+/// flush runs on its own thread (see `crate::sqlite_direct`) while this writer stores the next
+/// batch; that thread answers.
 async fn store(app: &Inner, db: &DatabaseConnection, jobs: &mut Vec<Job>, stats: &Stats) {
     let (batch, replies): (Vec<NewResponse>, Vec<_>) =
         jobs.drain(..).map(|j| (j.response, j.reply)).unzip();
-    let results = store_batch(app, db, &batch, stats).await;
-    for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(result);
+    let (results, unflushed) = store_batch_unflushed(app, db, &batch, stats).await;
+    let answer = move |flushed: Result<(), String>| {
+        for (reply, result) in replies.into_iter().zip(results) {
+            let result = match &flushed {
+                Ok(()) => result,
+                Err(e) => result.and(Err(DbErr::Custom(format!(
+                    "the commit could not be flushed to disk: {e}"
+                )))),
+            };
+            let _ = reply.send(result);
+        }
+    };
+    match unflushed {
+        Some(durable) => durable.then(answer),
+        None => answer(Ok(())),
     }
 }
 
 /// Stores `batch` in one transaction, or each response alone if that fails; one result per
-/// response, in order. (What the writer task does with each batch it takes.)
+/// response, in order, once it is on disk. (What the writer task does with each batch it
+/// takes.)
 pub async fn store_batch(
     app: &Inner,
     db: &DatabaseConnection,
     batch: &[NewResponse],
     stats: &Stats,
 ) -> Vec<Result<Outcome, DbErr>> {
+    let (results, unflushed) = store_batch_unflushed(app, db, batch, stats).await;
+    match unflushed {
+        Some(durable) => match durable.flushed().await {
+            Ok(()) => results,
+            Err(e) => results
+                .into_iter()
+                .map(|r| r.and(Err(DbErr::Custom(e.to_string()))))
+                .collect(),
+        },
+        None => results,
+    }
+}
+
+/// As [`store_batch`], returning before SQLite's commits are flushed to disk, with what
+/// flushes them: nothing may be acknowledged before that.
+async fn store_batch_unflushed(
+    app: &Inner,
+    db: &DatabaseConnection,
+    batch: &[NewResponse],
+    stats: &Stats,
+) -> (
+    Vec<Result<Outcome, DbErr>>,
+    Option<crate::sqlite_direct::Durable>,
+) {
     match commit(app, db, batch, stats).await {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Ok((outcomes, unflushed)) => (outcomes.into_iter().map(Ok).collect(), unflushed),
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, size = batch.len(), "a batch failed; storing its submissions one by one");
             stats.split.fetch_add(1, Ordering::Relaxed);
             let mut results = Vec::with_capacity(batch.len());
+            // One flush after the last commit covers the ones before.
+            let mut last = None;
             for r in batch {
-                results.push(
-                    commit(app, db, std::slice::from_ref(r), stats)
-                        .await
-                        .map(|mut v| v.pop().expect("one outcome per response")),
-                );
+                results.push(commit(app, db, std::slice::from_ref(r), stats).await.map(
+                    |(mut v, unflushed)| {
+                        last = unflushed.or(last.take());
+                        v.pop().expect("one outcome per response")
+                    },
+                ));
             }
-            results
+            (results, last)
         }
-        Err(e) => vec![Err(e)],
+        Err(e) => (vec![Err(e)], None),
     }
 }
 
@@ -240,14 +284,14 @@ async fn commit(
     db: &DatabaseConnection,
     batch: &[NewResponse],
     stats: &Stats,
-) -> Result<Vec<Outcome>, DbErr> {
+) -> Result<(Vec<Outcome>, Option<crate::sqlite_direct::Durable>), DbErr> {
     let mail = crate::mail::alerts::MailCtx {
         tera: &app.tera,
         base_url: &app.config.base_url,
         cfg: &app.config.mail,
     };
     let started = std::time::Instant::now();
-    let outcomes = commit_batch(
+    let (outcomes, unflushed) = commit_batch_unflushed(
         db,
         batch,
         &app.config.integrity,
@@ -264,7 +308,7 @@ async fn commit(
     stats
         .stored
         .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
-    Ok(outcomes)
+    Ok((outcomes, unflushed))
 }
 
 /// Whether `db` is the writer's direct SQLite connection ([`crate::sqlite_direct`]), the one
@@ -274,7 +318,8 @@ fn is_direct(db: &DatabaseConnection) -> bool {
 }
 
 /// Stores `batch` in one transaction on the writer's connection `db` (see
-/// `crate::db::connect_writer`) and commits: what the writer does with each batch.
+/// `crate::db::connect_writer`) and commits, returning once the commit is on disk: what the
+/// writer does with each batch.
 pub async fn commit_batch(
     db: &DatabaseConnection,
     batch: &[NewResponse],
@@ -282,18 +327,37 @@ pub async fn commit_batch(
     mail: Option<&crate::mail::alerts::MailCtx<'_>>,
     caches: Option<&BatchCaches>,
 ) -> Result<Vec<Outcome>, DbErr> {
+    let (outcomes, unflushed) = commit_batch_unflushed(db, batch, rules, mail, caches).await?;
+    if let Some(durable) = unflushed {
+        durable.flushed().await?;
+    }
+    Ok(outcomes)
+}
+
+/// As [`commit_batch`], returning before a commit on the direct SQLite connection is flushed
+/// to disk, with what flushes it (see `crate::sqlite_direct::take_unsynced`).
+async fn commit_batch_unflushed(
+    db: &DatabaseConnection,
+    batch: &[NewResponse],
+    rules: &crate::config::IntegrityConfig,
+    mail: Option<&crate::mail::alerts::MailCtx<'_>>,
+    caches: Option<&BatchCaches>,
+) -> Result<(Vec<Outcome>, Option<crate::sqlite_direct::Durable>), DbErr> {
     if !is_direct(db) {
         let txn = super::begin_write(db).await?;
         let outcomes = insert_batch_outcomes(&txn, batch, rules, mail, caches).await?;
         txn.commit().await?;
-        return Ok(outcomes);
+        return Ok((outcomes, None));
     }
     // The direct connection takes the transaction statements themselves, so that a failed
     // COMMIT is an error here (and the batch is not acknowledged).
     db.execute_unprepared("BEGIN IMMEDIATE").await?;
     let stored = insert_batch_outcomes(db, batch, rules, mail, caches).await;
     let done = match stored {
-        Ok(outcomes) => db.execute_unprepared("COMMIT").await.map(|_| outcomes),
+        Ok(outcomes) => db
+            .execute_unprepared("COMMIT")
+            .await
+            .map(|_| (outcomes, crate::sqlite_direct::take_unsynced())),
         Err(e) => Err(e),
     };
     if done.is_err() {
