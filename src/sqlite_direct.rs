@@ -187,10 +187,24 @@ impl Durable {
         self.then(move |r| {
             let _ = tx.send(r);
         });
-        rx.await
-            .map_err(|_| DbErr::Custom("the WAL's flushing thread has stopped".into()))?
-            .map_err(|e| DbErr::Custom(format!("cannot flush the WAL to disk: {e}")))
+        flush_outcome(rx.await.ok())
     }
+
+    /// Blocks until the commit is on disk (for a statement that committed by itself).
+    fn wait(self) -> Result<(), DbErr> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.then(move |r| {
+            let _ = tx.send(r);
+        });
+        flush_outcome(rx.recv().ok())
+    }
+}
+
+/// What the flushing thread answered (`None`: it stopped without answering), as an error.
+fn flush_outcome(answered: Option<Result<(), String>>) -> Result<(), DbErr> {
+    answered
+        .ok_or_else(|| DbErr::Custom("the WAL's flushing thread has stopped".into()))?
+        .map_err(|e| DbErr::Custom(format!("cannot flush the WAL to disk: {e}")))
 }
 
 impl Drop for Durable {
@@ -369,13 +383,7 @@ impl Direct {
             let changed = stmt.raw_execute().map_err(err)? as u64;
             if changed > 0 && conn.is_autocommit() {
                 // A write outside a transaction committed by itself: flushed before it returns.
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                Durable(Some(self.wal_sync.clone())).then(move |r| {
-                    let _ = tx.send(r);
-                });
-                rx.recv()
-                    .map_err(|_| DbErr::Custom("the WAL's flushing thread has stopped".into()))?
-                    .map_err(|e| DbErr::Custom(format!("cannot flush the WAL to disk: {e}")))?;
+                Durable(Some(self.wal_sync.clone())).wait()?;
             }
             changed
         };

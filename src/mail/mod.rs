@@ -130,15 +130,10 @@ impl Folded {
     }
 }
 
-/// The keywords found in `text` (as whole words, with or without accents).
-pub fn matching_keywords<'a>(keywords: &'a [String], text: &str) -> Vec<&'a str> {
-    let folded: Vec<String> = keywords.iter().map(|k| fold(k)).collect();
-    matching_folded(keywords, &folded, &fold(text))
-}
-
-/// [`matching_keywords`] with the keywords and the text folded already (`folded[i]` is
-/// `keywords[i]` folded, `hay` the text): what the ward alerts use, with the configured
-/// keywords folded once. A keyword that folds to nothing (blank, punctuation) matches nothing.
+/// The keywords found in a text, as whole words, with or without accents: `folded[i]` is
+/// `keywords[i]` folded (see [`fold`]) and `hay` the text folded. The ward alerts fold the
+/// configured keywords once (`alerts::reasons`). A keyword that folds to nothing (blank,
+/// punctuation) matches nothing.
 pub fn matching_folded<'k>(keywords: &'k [String], folded: &[String], hay: &str) -> Vec<&'k str> {
     keywords
         .iter()
@@ -151,6 +146,12 @@ pub fn matching_folded<'k>(keywords: &'k [String], folded: &[String], hay: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keywords found in `text`, folding both here.
+    fn matching_keywords<'a>(keywords: &'a [String], text: &str) -> Vec<&'a str> {
+        let folded: Vec<String> = keywords.iter().map(|k| fold(k)).collect();
+        matching_folded(keywords, &folded, &fold(text))
+    }
 
     #[test]
     fn keywords_match_with_and_without_accents_as_words() {

@@ -207,20 +207,32 @@ async fn store(app: &Inner, db: &DatabaseConnection, jobs: &mut Vec<Job>, stats:
     let (batch, replies): (Vec<NewResponse>, Vec<_>) =
         jobs.drain(..).map(|j| (j.response, j.reply)).unzip();
     let (results, unflushed) = store_batch_unflushed(app, db, &batch, stats).await;
-    let answer = move |flushed: Result<(), String>| {
-        for (reply, result) in replies.into_iter().zip(results) {
-            let result = match &flushed {
-                Ok(()) => result,
-                Err(e) => result.and(Err(DbErr::Custom(format!(
-                    "the commit could not be flushed to disk: {e}"
-                )))),
-            };
+    let answer = move |flushed: Result<(), DbErr>| {
+        for (reply, result) in replies.into_iter().zip(after_flush(results, flushed)) {
             let _ = reply.send(result);
         }
     };
     match unflushed {
-        Some(durable) => durable.then(answer),
+        Some(durable) => durable.then(move |r| {
+            answer(r.map_err(|e| {
+                DbErr::Custom(format!("the commit could not be flushed to disk: {e}"))
+            }))
+        }),
         None => answer(Ok(())),
+    }
+}
+
+/// The batch's results once its flush is done: a failed flush fails every stored one.
+fn after_flush(
+    results: Vec<Result<Outcome, DbErr>>,
+    flushed: Result<(), DbErr>,
+) -> Vec<Result<Outcome, DbErr>> {
+    match flushed {
+        Ok(()) => results,
+        Err(e) => results
+            .into_iter()
+            .map(|r| r.and(Err(DbErr::Custom(e.to_string()))))
+            .collect(),
     }
 }
 
@@ -235,13 +247,7 @@ pub async fn store_batch(
 ) -> Vec<Result<Outcome, DbErr>> {
     let (results, unflushed) = store_batch_unflushed(app, db, batch, stats).await;
     match unflushed {
-        Some(durable) => match durable.flushed().await {
-            Ok(()) => results,
-            Err(e) => results
-                .into_iter()
-                .map(|r| r.and(Err(DbErr::Custom(e.to_string()))))
-                .collect(),
-        },
+        Some(durable) => after_flush(results, durable.flushed().await),
         None => results,
     }
 }
