@@ -43,8 +43,8 @@ impl std::fmt::Debug for Direct {
     }
 }
 
-/// Opens the database file of the SQLite `url` directly, with the settings of every
-/// connection (WAL, foreign keys, a busy timeout) and an 8 MB page cache. `None` for an
+/// Opens the database file of the SQLite `url` directly, with the writer's settings (WAL, a
+/// busy timeout, an 8 MB page cache; see [`configure`]). `None` for an
 /// in-memory database, which a second connection would not see.
 ///
 /// Its commits are flushed to disk by [`WalSync`], off the writer's thread, instead of inside
@@ -85,17 +85,24 @@ pub async fn connect(url: &str) -> Result<Option<DatabaseConnection>, DbErr> {
 }
 
 /// The writer connection's settings: WAL, `synchronous=NORMAL` (the flushing thread makes each
-/// commit durable, see [`WalSync`]), foreign keys, an 8 MB page cache, and the query planner's
-/// stability guarantee.
+/// commit durable, see [`WalSync`]), an 8 MB page cache, the query planner's stability
+/// guarantee, and no foreign-key enforcement.
 ///
 /// The guarantee makes a statement's plan independent of the values bound to it. Without it, a
 /// bound `LIMIT` (the capped burst count, whose cap changes from batch to batch) marks the
 /// prepared statement stale whenever its value changes, and SQLite parses and plans it again
 /// before running it: about a tenth of the writer's time under load, measured with perf.
+///
+/// Foreign keys: an immediate foreign key makes SQLite keep a statement journal for every
+/// multi-row insert (a copy of each page it changes, so that the statement alone can be undone)
+/// and look up each row's parent. The writer's rows reference only the batch's own responses,
+/// written in the same transaction, and wards, which `store::writer` checks once per batch
+/// (units are never deleted); see [`in_batch_sql`] for the statement journal's other cause.
+/// Every other connection enforces them.
 fn configure(conn: &rusqlite::Connection) -> Result<(), DbErr> {
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; \
          PRAGMA cache_size = -8000; PRAGMA temp_store = MEMORY;",
     )
     .map_err(err)?;
@@ -375,6 +382,22 @@ fn passive_checkpoint(conn: &rusqlite::Connection, who: &str) -> Option<(i64, i6
     }
 }
 
+/// The text an `INSERT` runs with on this connection: inside a transaction, `INSERT OR
+/// ROLLBACK`, so that a row breaking a constraint ends the whole transaction at once instead of
+/// undoing the one statement.
+///
+/// Every transaction on this connection is a writer's batch, rolled back whole on any error
+/// and then stored one submission at a time (`store::writer`), so undoing one statement is
+/// never needed; without that need SQLite keeps no statement journal for a multi-row insert or
+/// upsert (measured: together with the foreign keys left to the writer, a tenth of its time).
+/// Outside a transaction the text is unchanged.
+fn in_batch_sql(sql: &str, autocommit: bool) -> std::borrow::Cow<'_, str> {
+    match sql.strip_prefix("INSERT INTO ") {
+        Some(rest) if !autocommit => format!("INSERT OR ROLLBACK INTO {rest}").into(),
+        _ => sql.into(),
+    }
+}
+
 fn err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite: {e}"))
 }
@@ -396,7 +419,8 @@ impl Direct {
             self.checkpoints.after_commit();
             conn.changes()
         } else {
-            let mut stmt = conn.prepare_cached(&st.sql).map_err(err)?;
+            let sql = in_batch_sql(&st.sql, conn.is_autocommit());
+            let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
             bind(&mut stmt, values)?;
             let changed = stmt.raw_execute().map_err(err)? as u64;
             if changed > 0 && conn.is_autocommit() {
@@ -624,6 +648,70 @@ mod tests {
     /// A commit on the direct connection leaves what flushes it, once; a write outside a
     /// transaction is flushed before it returns and leaves nothing; the flush reaches the disk
     /// through the WAL file and answers.
+    /// Inside a transaction an insert that breaks a constraint ends the whole transaction (the
+    /// writer rolls its batch back whole anyway): nothing of it stays, and the next batch
+    /// starts clean. Outside one, an insert is left as written.
+    #[tokio::test]
+    async fn a_failed_insert_in_a_batch_ends_the_batch() {
+        assert_eq!(
+            super::in_batch_sql("INSERT INTO t (a) VALUES (?)", true),
+            "INSERT INTO t (a) VALUES (?)"
+        );
+        assert_eq!(
+            super::in_batch_sql("INSERT INTO t (a) VALUES (?)", false),
+            "INSERT OR ROLLBACK INTO t (a) VALUES (?)"
+        );
+        assert_eq!(
+            super::in_batch_sql("UPDATE t SET a = ?", false),
+            "UPDATE t SET a = ?"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
+        let direct = connect(&url).await.unwrap().expect("a file database");
+        direct
+            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL)")
+            .await
+            .unwrap();
+        let two = |a: Option<&str>| {
+            Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT INTO t (a) VALUES (?), (?)",
+                [Value::from("first"), Value::from(a.map(str::to_string))],
+            )
+        };
+        let count = |direct: &DatabaseConnection| {
+            let direct = direct.clone();
+            async move {
+                let rows = direct
+                    .query_all_raw(Statement::from_string(
+                        DbBackend::Sqlite,
+                        "SELECT COUNT(*) AS n FROM t",
+                    ))
+                    .await
+                    .unwrap();
+                rows[0].try_get::<i64>("", "n").unwrap()
+            }
+        };
+        direct.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        direct.execute_raw(two(Some("x"))).await.unwrap();
+        let failed = direct.execute_raw(two(None)).await.unwrap_err();
+        assert!(failed.to_string().contains("NOT NULL"), "{failed}");
+        // The transaction is over: its first statement's rows are gone too.
+        let again = direct.execute_unprepared("ROLLBACK").await.unwrap_err();
+        assert!(again.to_string().contains("no transaction"), "{again}");
+        assert_eq!(count(&direct).await, 0);
+        let _ = take_unsynced();
+        direct.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        direct.execute_raw(two(Some("y"))).await.unwrap();
+        direct.execute_unprepared("COMMIT").await.unwrap();
+        take_unsynced()
+            .expect("the commit's flush")
+            .flushed()
+            .await
+            .unwrap();
+        assert_eq!(count(&direct).await, 2);
+    }
+
     #[tokio::test]
     async fn each_commit_leaves_its_flush_and_a_lone_write_is_flushed_in_place() {
         let dir = tempfile::tempdir().unwrap();
@@ -876,7 +964,8 @@ mod tests {
                 .await
                 .is_err()
         );
-        direct.execute_unprepared("ROLLBACK").await.unwrap();
+        // The failed insert ended the transaction (see `in_batch_sql`).
+        assert!(direct.execute_unprepared("ROLLBACK").await.is_err());
         let n = pool
             .query_one_raw(Statement::from_string(
                 DbBackend::Sqlite,

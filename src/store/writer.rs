@@ -358,7 +358,10 @@ async fn commit_batch_unflushed(
     // The direct connection takes the transaction statements themselves, so that a failed
     // COMMIT is an error here (and the batch is not acknowledged).
     db.execute_unprepared("BEGIN IMMEDIATE").await?;
-    let stored = insert_batch_outcomes(db, batch, rules, mail, caches).await;
+    let stored = match known_wards(db, batch).await {
+        Ok(()) => insert_batch_outcomes(db, batch, rules, mail, caches).await,
+        Err(e) => Err(e),
+    };
     let done = match stored {
         Ok(outcomes) => db
             .execute_unprepared("COMMIT")
@@ -373,4 +376,29 @@ async fn commit_batch_unflushed(
         }
     }
     done
+}
+
+/// Fails unless every ward of `batch` is in `units`: on the direct SQLite connection, which
+/// leaves foreign keys to the writer (see `crate::sqlite_direct`), what the responses' key to
+/// their unit would check. One statement per batch, inside its transaction.
+async fn known_wards(db: &DatabaseConnection, batch: &[NewResponse]) -> Result<(), DbErr> {
+    let mut wards: Vec<String> = batch.iter().map(|r| r.ward_code.clone()).collect();
+    wards.sort();
+    wards.dedup();
+    let unknown = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT value AS ward_code FROM json_each(?) WHERE value NOT IN (SELECT code FROM units)",
+            [super::json_list(&wards)],
+        ))
+        .await?;
+    match unknown.first() {
+        None => Ok(()),
+        Some(row) => {
+            let ward: String = row.try_get("", "ward_code")?;
+            Err(DbErr::Custom(format!(
+                "FOREIGN KEY constraint failed: no unit has the ward code `{ward}`"
+            )))
+        }
+    }
 }
