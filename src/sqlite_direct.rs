@@ -389,8 +389,8 @@ fn passive_checkpoint(conn: &rusqlite::Connection, who: &str) -> Option<(i64, i6
 /// Every transaction on this connection is a writer's batch, rolled back whole on any error
 /// and then stored one submission at a time (`store::writer`), so undoing one statement is
 /// never needed; without that need SQLite keeps no statement journal for a multi-row insert or
-/// upsert (measured: together with the foreign keys left to the writer, a tenth of its time).
-/// Outside a transaction the text is unchanged.
+/// upsert (measured: together with the foreign keys left to the writer, about 6 % of the
+/// writer's CPU time per submission). Outside a transaction the text is unchanged.
 fn in_batch_sql(sql: &str, autocommit: bool) -> std::borrow::Cow<'_, str> {
     match sql.strip_prefix("INSERT INTO ") {
         Some(rest) if !autocommit => format!("INSERT OR ROLLBACK INTO {rest}").into(),
@@ -645,9 +645,6 @@ mod tests {
     use super::*;
     use sea_orm::ConnectionTrait;
 
-    /// A commit on the direct connection leaves what flushes it, once; a write outside a
-    /// transaction is flushed before it returns and leaves nothing; the flush reaches the disk
-    /// through the WAL file and answers.
     /// Inside a transaction an insert that breaks a constraint ends the whole transaction (the
     /// writer rolls its batch back whole anyway): nothing of it stays, and the next batch
     /// starts clean. Outside one, an insert is left as written.
@@ -712,6 +709,9 @@ mod tests {
         assert_eq!(count(&direct).await, 2);
     }
 
+    /// A commit on the direct connection leaves what flushes it, once; a write outside a
+    /// transaction is flushed before it returns and leaves nothing; the flush reaches the disk
+    /// through the WAL file and answers.
     #[tokio::test]
     async fn each_commit_leaves_its_flush_and_a_lone_write_is_flushed_in_place() {
         let dir = tempfile::tempdir().unwrap();
