@@ -226,7 +226,7 @@ impl Durable {
 }
 
 /// What the flushing thread answered (`None`: it stopped without answering), as an error.
-fn flush_outcome(answered: Option<Result<(), String>>) -> Result<(), DbErr> {
+pub(crate) fn flush_outcome(answered: Option<Result<(), String>>) -> Result<(), DbErr> {
     answered
         .ok_or_else(|| DbErr::Custom("the WAL's flushing thread has stopped".into()))?
         .map_err(|e| DbErr::Custom(format!("cannot flush the WAL to disk: {e}")))

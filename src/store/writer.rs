@@ -213,11 +213,9 @@ async fn store(app: &Inner, db: &DatabaseConnection, jobs: &mut Vec<Job>, stats:
         }
     };
     match unflushed {
-        Some(durable) => durable.then(move |r| {
-            answer(r.map_err(|e| {
-                DbErr::Custom(format!("the commit could not be flushed to disk: {e}"))
-            }))
-        }),
+        Some(durable) => {
+            durable.then(move |r| answer(crate::sqlite_direct::flush_outcome(Some(r))))
+        }
         None => answer(Ok(())),
     }
 }
@@ -358,10 +356,11 @@ async fn commit_batch_unflushed(
     // The direct connection takes the transaction statements themselves, so that a failed
     // COMMIT is an error here (and the batch is not acknowledged).
     db.execute_unprepared("BEGIN IMMEDIATE").await?;
-    let stored = match known_wards(db, batch).await {
-        Ok(()) => insert_batch_outcomes(db, batch, rules, mail, caches).await,
-        Err(e) => Err(e),
-    };
+    let stored = async {
+        known_wards(db, batch).await?;
+        insert_batch_outcomes(db, batch, rules, mail, caches).await
+    }
+    .await;
     let done = match stored {
         Ok(outcomes) => db
             .execute_unprepared("COMMIT")
