@@ -49,6 +49,13 @@ struct Args {
     /// Skip the read benchmark (and its million responses).
     #[arg(long)]
     skip_reads: bool,
+    /// Rounds of the submission scenarios: each round measures the bare form, then SQLite, then
+    /// PostgreSQL submissions, one after the other, so that each ratio compares loads run
+    /// seconds apart; the targets use the median round. On a shared machine whose speed drifts
+    /// over minutes, one long round can compare the bare form on a fast stretch with the
+    /// submissions on a slow one.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Do not run `cargo build --release` first (use the binaries next to this one).
     #[arg(long)]
     no_build: bool,
@@ -149,20 +156,17 @@ fn verify(bin: &Path, repo: &Path, work: &Path, url: &str) -> Result<String, Str
     }
 }
 
-/// Submissions on one database: runs the form load, checks that every acknowledged
-/// submission is stored and that the aggregates verify.
-#[allow(clippy::too_many_arguments)]
-async fn submissions(
+/// The form load on a started server, which is then stopped: one line for the load, one for
+/// the server's peak RSS (named `rss_name`).
+fn form_load(
     r: &mut Report,
     label: &str,
-    bin: &Path,
-    repo: &Path,
+    rss_name: &str,
+    srv: server::Server,
     work: &Path,
-    url: &str,
     wards: &[String],
     args: &Args,
 ) -> Result<load::Load, String> {
-    let srv = server::hailong(bin, repo, work, url)?;
     let l = load::run(
         &srv.base,
         &load::form_script(wards),
@@ -173,13 +177,53 @@ async fn submissions(
     )?;
     r.line(load_line(label, &l));
     let rss = srv.stop();
-    r.rss(&format!("hailong ({label})"), rss);
+    r.rss(rss_name, rss);
+    Ok(l)
+}
+
+/// One round of submissions on one database: a fresh server on `url`, the form load, the
+/// server stopped.
+#[allow(clippy::too_many_arguments)]
+fn submission_round(
+    r: &mut Report,
+    label: &str,
+    bin: &Path,
+    repo: &Path,
+    work: &Path,
+    url: &str,
+    wards: &[String],
+    args: &Args,
+) -> Result<load::Load, String> {
+    let srv = server::hailong(bin, repo, work, url)?;
+    form_load(
+        r,
+        label,
+        &format!("hailong ({label})"),
+        srv,
+        work,
+        wards,
+        args,
+    )
+}
+
+/// After every round on one database: every acknowledged submission is stored and the
+/// aggregates verify.
+async fn check_stored(
+    r: &mut Report,
+    label: &str,
+    bin: &Path,
+    repo: &Path,
+    work: &Path,
+    url: &str,
+    rounds: &[load::Load],
+) -> Result<(), String> {
     let stored = stored_responses(url).await?;
-    // The warm-up second's submissions are stored too.
-    let ok = stored >= l.requests && l.bad_status == 0;
+    let acknowledged: u64 = rounds.iter().map(|l| l.requests).sum();
+    let refused: u64 = rounds.iter().map(|l| l.bad_status).sum();
+    // The warm-up seconds' submissions are stored too.
+    let ok = stored >= acknowledged && refused == 0;
     r.line(format!(
-        "  stored responses: {stored} (≥ {} acknowledged in the measured run: {})",
-        l.requests,
+        "  {label}: stored responses {stored} (≥ {acknowledged} acknowledged in the measured runs: {})",
         if ok { "yes" } else { "NO" }
     ));
     if !ok {
@@ -188,13 +232,20 @@ async fn submissions(
         ));
     }
     match verify(bin, repo, work, url) {
-        Ok(line) => r.line(format!("  hailong index verify: {line}")),
+        Ok(line) => r.line(format!("  {label}: hailong index verify: {line}")),
         Err(e) => {
             r.line(format!("  {e}"));
             r.misses.push(format!("{label}: index verify failed"));
         }
     }
-    Ok(l)
+    Ok(())
+}
+
+/// The median of `values` (the upper one of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 async fn run(args: Args) -> Result<Report, String> {
@@ -239,7 +290,7 @@ async fn scenarios(
     ));
     r.line(format!("requests spread over {} wards\n", wards.len()));
 
-    // The yardstick.
+    // The yardstick's static page.
     let bare = server::bare(bare_bin)?;
     let bare_page = load::run(
         &bare.base,
@@ -250,19 +301,10 @@ async fn scenarios(
         args.threads,
     )?;
     r.line(load_line("bare axum: static 3 KB page", &bare_page));
-    let bare_form = load::run(
-        &bare.base,
-        &load::form_script(&wards),
-        work,
-        args.seconds,
-        args.connections,
-        args.threads,
-    )?;
-    r.line(load_line("bare axum: 17-field form → 303", &bare_form));
     let rss = bare.stop();
     r.rss("bare axum", rss);
 
-    // The survey page and SQLite submissions.
+    // The survey page.
     let sqlite_url = format!(
         "sqlite://{}?mode=rwc",
         work.join("submissions.db").display()
@@ -288,71 +330,59 @@ async fn scenarios(
     let rss = srv.stop();
     r.rss("hailong (survey page)", rss);
 
-    let sq = submissions(
-        &mut r,
-        "hailong: POST /s/{ward} on SQLite (durable)",
-        hailong_bin,
-        repo,
-        work,
-        &sqlite_url,
-        &wards,
-        args,
-    )
-    .await?;
-    let ratio = sq.rps() / bare_form.rps();
-    r.target(
-        "SQLite submissions / bare form",
-        ratio,
-        ratio >= 0.20,
-        "≥ 0.20",
-    );
-    r.target(
-        "SQLite submission p99 ms",
-        sq.p99_ms,
-        sq.p99_ms < 25.0,
-        "< 25 ms",
-    );
-    let writer_url = format!("sqlite://{}?mode=rwc", work.join("writer.db").display());
-    hailong::db::open_with_units(&writer_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    writer_alone(
-        &mut r,
-        "SQLite",
-        &writer_url,
-        repo,
-        &wards,
-        args,
-        bare_form.rps(),
-    )
-    .await?;
-
-    // PostgreSQL submissions.
+    // Durable submissions, in rounds: the bare form, SQLite, PostgreSQL, one after the other.
     let pg_admin = args
         .postgres
         .clone()
         .or_else(|| std::env::var("HAILONG_BENCH_POSTGRES_URL").ok())
         .or_else(|| std::env::var("HAILONG_TEST_POSTGRES_URL").ok())
         .filter(|u| !u.is_empty());
-    match pg_admin {
+    let pg = match &pg_admin {
         Some(admin) => {
             let name = format!("hailong_bench_{}", std::process::id());
-            let url = create_pg(&admin, &name).await?;
-            let mut res = submissions(&mut r, "hailong: POST /s/{ward} on PostgreSQL (durable)", hailong_bin, repo, work, &url, &wards, args).await;
-            if res.is_ok()
-                && let Err(e) = writer_alone(&mut r, "PostgreSQL", &url, repo, &wards, args, bare_form.rps()).await
-            {
-                res = Err(e);
-            }
-            drop_pg(&admin, &name).await;
-            let pg = res?;
-            let ratio = pg.rps() / bare_form.rps();
-            r.target("PostgreSQL submissions / bare form", ratio, ratio >= 0.10, "≥ 0.10");
-            r.target("PostgreSQL submission p99 ms", pg.p99_ms, pg.p99_ms < 25.0, "< 25 ms");
+            Some((admin.clone(), name.clone(), create_pg(admin, &name).await?))
         }
-        None => r.line(
+        None => None,
+    };
+    let pg_url = pg.as_ref().map(|(_, _, url)| url.as_str());
+    let measured = submission_rounds(
+        &mut r,
+        args,
+        repo,
+        work,
+        hailong_bin,
+        bare_bin,
+        &sqlite_url,
+        pg_url,
+        &wards,
+    )
+    .await;
+    let checked = match &measured {
+        Ok(rounds) => {
+            submission_targets(
+                &mut r,
+                args,
+                repo,
+                work,
+                hailong_bin,
+                &sqlite_url,
+                pg_url,
+                &wards,
+                rounds,
+            )
+            .await
+        }
+        Err(_) => Ok(()),
+    };
+    if let Some((admin, name, _)) = &pg {
+        drop_pg(admin, name).await;
+    }
+    measured?;
+    checked?;
+    if pg.is_none() {
+        r.line(
             "!!! SKIPPED PostgreSQL submissions: pass --postgres postgres://postgres@127.0.0.1:5432/postgres !!!".into(),
-        ),
+        );
     }
 
     if !args.skip_reads {
@@ -361,6 +391,153 @@ async fn scenarios(
     let peak = r.peak_rss_mb;
     r.target("peak RSS of any server, MB", peak, peak < 200.0, "< 200 MB");
     Ok(r)
+}
+
+/// One round's loads: the bare form, then submissions on SQLite and on PostgreSQL (if any).
+struct Round {
+    bare_form: load::Load,
+    sqlite: load::Load,
+    postgres: Option<load::Load>,
+}
+
+/// Runs `args.rounds` rounds of the bare form and the submissions, printing each load and each
+/// round's ratios.
+#[allow(clippy::too_many_arguments)]
+async fn submission_rounds(
+    r: &mut Report,
+    args: &Args,
+    repo: &Path,
+    work: &Path,
+    hailong_bin: &Path,
+    bare_bin: &Path,
+    sqlite_url: &str,
+    pg_url: Option<&str>,
+    wards: &[String],
+) -> Result<Vec<Round>, String> {
+    let count = args.rounds.max(1);
+    let mut rounds = Vec::with_capacity(count);
+    for i in 0..count {
+        r.line(format!("\nround {} of {count}", i + 1));
+        let bare_form = form_load(
+            r,
+            "bare axum: 17-field form → 303",
+            "bare axum",
+            server::bare(bare_bin)?,
+            work,
+            wards,
+            args,
+        )?;
+        let sqlite = submission_round(
+            r,
+            "hailong: POST /s/{ward} on SQLite (durable)",
+            hailong_bin,
+            repo,
+            work,
+            sqlite_url,
+            wards,
+            args,
+        )?;
+        r.line(format!(
+            "  round {}: SQLite submissions / bare form {:.3}",
+            i + 1,
+            sqlite.rps() / bare_form.rps()
+        ));
+        let postgres = match pg_url {
+            Some(url) => {
+                let l = submission_round(
+                    r,
+                    "hailong: POST /s/{ward} on PostgreSQL (durable)",
+                    hailong_bin,
+                    repo,
+                    work,
+                    url,
+                    wards,
+                    args,
+                )?;
+                r.line(format!(
+                    "  round {}: PostgreSQL submissions / bare form {:.3}",
+                    i + 1,
+                    l.rps() / bare_form.rps()
+                ));
+                Some(l)
+            }
+            None => None,
+        };
+        rounds.push(Round {
+            bare_form,
+            sqlite,
+            postgres,
+        });
+    }
+    Ok(rounds)
+}
+
+/// After the rounds: what was acknowledged is stored, the aggregates verify, the writer alone,
+/// and the targets on the median round.
+#[allow(clippy::too_many_arguments)]
+async fn submission_targets(
+    r: &mut Report,
+    args: &Args,
+    repo: &Path,
+    work: &Path,
+    hailong_bin: &Path,
+    sqlite_url: &str,
+    pg_url: Option<&str>,
+    wards: &[String],
+    rounds: &[Round],
+) -> Result<(), String> {
+    r.line(String::new());
+    let bare_form: Vec<f64> = rounds.iter().map(|x| x.bare_form.rps()).collect();
+    let bare_median = median(&bare_form);
+    let sqlite: Vec<load::Load> = rounds.iter().map(|x| x.sqlite).collect();
+    check_stored(r, "SQLite", hailong_bin, repo, work, sqlite_url, &sqlite).await?;
+    let ratios: Vec<f64> = rounds
+        .iter()
+        .map(|x| x.sqlite.rps() / x.bare_form.rps())
+        .collect();
+    let p99: Vec<f64> = sqlite.iter().map(|l| l.p99_ms).collect();
+    let (ratio, p99) = (median(&ratios), median(&p99));
+    r.target(
+        "SQLite submissions / bare form (median round)",
+        ratio,
+        ratio >= 0.20,
+        "≥ 0.20",
+    );
+    r.target(
+        "SQLite submission p99 ms (median round)",
+        p99,
+        p99 < 25.0,
+        "< 25 ms",
+    );
+    let writer_url = format!("sqlite://{}?mode=rwc", work.join("writer.db").display());
+    hailong::db::open_with_units(&writer_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    writer_alone(r, "SQLite", &writer_url, repo, wards, args, bare_median).await?;
+    if let Some(url) = pg_url {
+        let pg: Vec<load::Load> = rounds.iter().filter_map(|x| x.postgres).collect();
+        check_stored(r, "PostgreSQL", hailong_bin, repo, work, url, &pg).await?;
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .filter_map(|x| x.postgres.map(|p| p.rps() / x.bare_form.rps()))
+            .collect();
+        let p99: Vec<f64> = pg.iter().map(|l| l.p99_ms).collect();
+        let (ratio, p99) = (median(&ratios), median(&p99));
+        writer_alone(r, "PostgreSQL", url, repo, wards, args, bare_median).await?;
+        r.target(
+            "PostgreSQL submissions / bare form (median round)",
+            ratio,
+            ratio >= 0.10,
+            "≥ 0.10",
+        );
+        r.target(
+            "PostgreSQL submission p99 ms (median round)",
+            p99,
+            p99 < 25.0,
+            "< 25 ms",
+        );
+    }
+    Ok(())
 }
 
 /// The writer's storing path alone on `url` (see `writer.rs`): a yardstick for how much of a
