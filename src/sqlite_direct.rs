@@ -305,12 +305,15 @@ impl Checkpoints {
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let copied = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let copied_by_thread = copied.clone();
+        let db_file = std::fs::File::open(path)
+            .map_err(|e| DbErr::Custom(format!("{}: {e}", path.display())))?;
         std::thread::Builder::new()
             .name("hailong-checkpoint".into())
             .spawn(move || {
                 // Ends when the writer's connection is dropped.
                 while woken.recv().is_ok() {
                     if let Some((_, done)) = passive_checkpoint(&conn, "checkpoint") {
+                        flush_copied(&db_file);
                         copied_by_thread.store(done, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
@@ -356,6 +359,28 @@ impl Checkpoints {
             let _ = self.wake.try_send(());
             self.woken_at.set(pages);
         }
+    }
+}
+
+/// Flushes to disk the pages a partial checkpoint copied into the database file `db`.
+///
+/// SQLite flushes the database file only when a checkpoint copies the WAL's last page, and not
+/// even then when a commit added to the WAL while it copied (under load, nearly always). So
+/// the pages copied over the WAL's whole cycle (about 30,000 under load) waited in the
+/// operating system's cache for one flush, which came in the writer's own checkpoint before
+/// the WAL starts again: 23–31 ms there, every submission waiting meanwhile, on a database of
+/// 300 MB (the writer's largest batches under load went from 22–44 ms to 5 ms with this
+/// flush). Flushing after each of the checkpointer's runs, off the writer's path, leaves the
+/// writer's checkpoint only the pages copied since (about 1 ms). Durability does not depend
+/// on it: a failure is logged, and SQLite's own flush at the end of the cycle still runs.
+fn flush_copied(db: &std::fs::File) {
+    let started = std::time::Instant::now();
+    match db.sync_data() {
+        Ok(()) => tracing::debug!(
+            us = started.elapsed().as_micros() as u64,
+            "checkpointed pages flushed"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot flush the checkpointed pages"),
     }
 }
 
