@@ -279,12 +279,14 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
+    // Caught before the server listens (see `shutdown_signal`).
+    let shutdown = crate::app::shutdown_signal();
     let app = match crate::app::App::build(config).await {
         Ok(app) => app,
         Err(e) => return fail(format!("{e:#}")),
     };
     println!("Hài Lòng is serving on http://{}", app.local_addr());
-    match app.run_until(crate::app::shutdown_signal()).await {
+    match app.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
