@@ -79,6 +79,47 @@ impl BaselineCache {
     }
 }
 
+/// What the writer has read of the wards' recent windows: per ward, that at least `n` online
+/// responses were stored at or after `oldest` (and at or before `to`, the end of the window
+/// read). While a later window still starts before `oldest` and ends after `to`, it holds those
+/// `n` responses too, whatever was stored since, by this server or another: once `n` is past
+/// the ward's threshold, its window need not be counted again until it moves past `oldest`.
+///
+/// Under a burst, every batch counted up to the cap of each of its wards in the responses'
+/// burst index, and on PostgreSQL each counted entry is a visit to the table (rows that new
+/// are not yet marked visible to all): about 26 visits per stored submission in the
+/// benchmark. Responses erased by their respondent meanwhile (which takes minutes of staff
+/// work; a window is minutes long) could leave `n` above the true count: a burst flag is a
+/// signal for review, never a refusal, and one such flag errs on its side.
+#[derive(Default)]
+pub struct RecentCache(std::sync::Mutex<HashMap<String, Recent>>);
+
+#[derive(Clone, Copy)]
+struct Recent {
+    n: u64,
+    oldest: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl RecentCache {
+    /// How many online responses the window (`from`, `to`] of `ward` is known to hold at least.
+    fn at_least(&self, ward: &str, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> Option<u64> {
+        let g = self.0.lock().ok()?;
+        g.get(ward)
+            .filter(|r| r.oldest > from && r.to <= to)
+            .map(|r| r.n)
+    }
+
+    fn put(&self, ward: &str, recent: Recent) {
+        if let Ok(mut g) = self.0.lock() {
+            if g.len() > 20_000 {
+                g.retain(|_, r| r.oldest > recent.oldest - Duration::days(1));
+            }
+            g.insert(ward.to_string(), recent);
+        }
+    }
+}
+
 impl BurstTracker {
     /// Reads the burst state of every ward of the batch's online responses with two grouped
     /// queries, instead of two queries per ward. The window ends at the batch's latest
@@ -89,6 +130,7 @@ impl BurstTracker {
         db: &impl ConnectionTrait,
         batch: &[NewResponse],
         cache: Option<&BaselineCache>,
+        recent_cache: Option<&RecentCache>,
     ) -> Result<(), DbErr> {
         let online: Vec<&NewResponse> = batch
             .iter()
@@ -128,20 +170,39 @@ impl BurstTracker {
                 }
                 usual.insert(w.clone(), n);
             }
-            let thresholds: Vec<f64> = chunk
-                .iter()
-                .map(|w| threshold(rules, usual.get(w).copied().unwrap_or(0)))
-                .collect();
-            let recent = recent_counts(
-                db,
-                chunk,
-                recent_window(rules, last),
-                count_cap(thresholds.iter().copied()),
-            )
-            .await?;
-            for (w, threshold) in chunk.iter().zip(thresholds) {
-                let recent = recent.get(w).copied().unwrap_or(0);
-                self.wards.insert(w.clone(), (recent, threshold, 0));
+            let window = recent_window(rules, last);
+            let mut known: HashMap<String, u64> = HashMap::new();
+            let mut ask: Vec<(String, f64)> = Vec::new();
+            for w in chunk {
+                let threshold = threshold(rules, usual.get(w).copied().unwrap_or(0));
+                // Past the threshold already: the rule decides as on the exact count.
+                match recent_cache.and_then(|c| c.at_least(w, window)) {
+                    Some(n) if n >= count_cap(std::iter::once(threshold)) => {
+                        known.insert(w.clone(), n);
+                    }
+                    _ => ask.push((w.clone(), threshold)),
+                }
+                self.wards.insert(w.clone(), (0, threshold, 0));
+            }
+            let asked: Vec<String> = ask.iter().map(|(w, _)| w.clone()).collect();
+            let cap = count_cap(ask.iter().map(|(_, t)| *t));
+            for (w, (n, oldest)) in recent_counts(db, &asked, window, cap).await? {
+                if let (Some(c), Some(oldest)) = (recent_cache, oldest) {
+                    c.put(
+                        &w,
+                        Recent {
+                            n,
+                            oldest,
+                            to: window.1,
+                        },
+                    );
+                }
+                known.insert(w, n);
+            }
+            for (w, n) in known {
+                if let Some(entry) = self.wards.get_mut(&w) {
+                    entry.0 = n;
+                }
             }
         }
         Ok(())
@@ -208,32 +269,41 @@ fn count_cap(thresholds: impl Iterator<Item = f64>) -> u64 {
 
 /// Online responses per ward of `wards` submitted in (`from`, `to`], each count stopping at
 /// `cap` (see [`count_cap`]): a ward under a burst, whose window holds thousands of responses,
-/// costs a batch no more than one whose window holds `cap`.
+/// costs a batch no more than one whose window holds `cap`. With a count that reached the cap
+/// comes the submission time of the cap-th latest response, the `oldest` of [`RecentCache`].
 ///
 /// One statement per backend, written out (the ward list is one JSON parameter, see
 /// [`super::json_list`]); per ward, a count of at most `cap` rows read from the burst index
-/// alone.
+/// alone, and for a ward at the cap the cap-th latest entry of it.
 async fn recent_counts(
     db: &impl ConnectionTrait,
     wards: &[String],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     cap: u64,
-) -> Result<HashMap<String, u64>, DbErr> {
+) -> Result<HashMap<String, (u64, Option<DateTime<Utc>>)>, DbErr> {
     if wards.is_empty() {
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
+    // `OFFSET 0` keeps PostgreSQL from folding the counts into the outer query, which would
+    // count twice.
     let sql = match backend {
         DbBackend::Postgres => {
-            "SELECT w.ward AS ward_code, (SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM \
+            "SELECT x.ward_code, x.n, CASE WHEN x.n >= $4 THEN (SELECT submitted_at FROM \
+             responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > $2 \
+             AND submitted_at <= $3 ORDER BY submitted_at DESC LIMIT 1 OFFSET $4 - 1) END AS oldest \
+             FROM (SELECT w.ward AS ward_code, (SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM \
              responses WHERE ward_code = w.ward AND channel <> 'paper' AND submitted_at > $2 \
              AND submitted_at <= $3 LIMIT $4) AS c) AS n \
-             FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS w(ward)"
+             FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS w(ward) OFFSET 0) AS x"
         }
         _ => {
-            "SELECT w.value AS ward_code, (SELECT COUNT(*) FROM (SELECT 1 FROM responses \
+            "SELECT x.ward_code, x.n, CASE WHEN x.n >= ?4 THEN (SELECT submitted_at FROM \
+             responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > ?2 \
+             AND submitted_at <= ?3 ORDER BY submitted_at DESC LIMIT 1 OFFSET ?4 - 1) END AS oldest \
+             FROM (SELECT w.value AS ward_code, (SELECT COUNT(*) FROM (SELECT 1 FROM responses \
              WHERE ward_code = w.value AND channel <> 'paper' AND submitted_at > ?2 \
-             AND submitted_at <= ?3 LIMIT ?4)) AS n FROM json_each(?1) AS w"
+             AND submitted_at <= ?3 LIMIT ?4)) AS n FROM json_each(?1) AS w) AS x"
         }
     };
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
@@ -249,7 +319,28 @@ async fn recent_counts(
             ],
         ))
         .await?;
-    ward_counts(rows)
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let ward: String = row.try_get("", "ward_code")?;
+        let n: i64 = row.try_get("", "n")?;
+        out.insert(
+            ward,
+            (u64::try_from(n).unwrap_or(0), read_time(&row, "oldest")),
+        );
+    }
+    Ok(out)
+}
+
+/// A timestamp column of a computed expression: PostgreSQL types it; SQLite gives the text it
+/// stored (RFC 3339, as sqlx writes it). `None` for NULL or anything else.
+fn read_time(row: &sea_orm::QueryResult, column: &str) -> Option<DateTime<Utc>> {
+    if let Ok(Some(t)) = row.try_get::<Option<DateTime<Utc>>>("", column) {
+        return Some(t);
+    }
+    let text: String = row.try_get::<Option<String>>("", column).ok()??;
+    DateTime::parse_from_rfc3339(&text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The window ending at `at` whose online responses a burst counts.
@@ -294,7 +385,7 @@ pub async fn burst_state(
         count_cap(std::iter::once(threshold)),
     )
     .await?;
-    Ok((recent.get(ward).copied().unwrap_or(0), threshold))
+    Ok((recent.get(ward).map_or(0, |(n, _)| *n), threshold))
 }
 
 /// Runs the checks for `r` (nothing for paper ballots).
@@ -428,6 +519,33 @@ mod tests {
             assert!((cap - 1) as f64 <= t, "{t}");
         }
         assert_eq!(count_cap([f64::MAX].into_iter()), u64::MAX);
+    }
+
+    /// A ward's known count serves a later window only while that window still holds every
+    /// response counted: it starts before the oldest of them and ends after the window read.
+    #[test]
+    fn a_known_recent_count_serves_only_windows_that_hold_what_was_counted() {
+        use super::{Recent, RecentCache};
+        use chrono::{Duration, TimeZone, Utc};
+        let t =
+            |m: i64| Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap() + Duration::minutes(m);
+        let cache = RecentCache::default();
+        assert_eq!(cache.at_least("00004", (t(-60), t(0))), None);
+        cache.put(
+            "00004",
+            Recent {
+                n: 51,
+                oldest: t(-10),
+                to: t(0),
+            },
+        );
+        assert_eq!(cache.at_least("00004", (t(-60), t(0))), Some(51));
+        assert_eq!(cache.at_least("00004", (t(-11), t(49))), Some(51));
+        // The window has moved past the oldest counted response.
+        assert_eq!(cache.at_least("00004", (t(-10), t(50))), None);
+        // A window ending before the one read (a clock set back) may not hold them all.
+        assert_eq!(cache.at_least("00004", (t(-61), t(-1))), None);
+        assert_eq!(cache.at_least("00008", (t(-60), t(0))), None);
     }
 
     /// The burst counts' statements are written out with these values inline.

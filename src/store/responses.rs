@@ -192,11 +192,12 @@ pub struct Outcome {
     pub flag: Option<String>,
 }
 
-/// What a writer keeps between batches: the wards' usual rates for burst detection and the
-/// committed rollup slots.
+/// What a writer keeps between batches: the wards' usual rates and what it knows of their
+/// recent windows, for burst detection, and the committed rollup slots.
 #[derive(Default)]
 pub struct BatchCaches {
     pub baseline: super::integrity::BaselineCache,
+    pub recent: super::integrity::RecentCache,
     pub slots: super::rollups::SlotCache,
 }
 
@@ -215,7 +216,12 @@ pub async fn insert_batch_outcomes(
     let mut all_checks = Vec::with_capacity(batch.len());
     let mut bursts = super::integrity::BurstTracker::new(rules);
     bursts
-        .prefetch(db, batch, caches.map(|c| &c.baseline))
+        .prefetch(
+            db,
+            batch,
+            caches.map(|c| &c.baseline),
+            caches.map(|c| &c.recent),
+        )
         .await?;
     // The checks run in batch order (a device's second response in one batch sees the first).
     for r in batch {

@@ -583,6 +583,76 @@ mod bursts {
         app.finish().await;
     }
 
+    /// The writer remembers that a ward's window held more than its threshold, and stops
+    /// counting it: until the window moves past the responses it counted, when it counts again.
+    async fn known_counts_last_as_long_as_the_window_holds_them(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.integrity.burst_min_per_window = 3;
+            c.integrity.burst_window_minutes = 60;
+        })
+        .await;
+        let survey = app.state.catalog.get("ward-police").unwrap();
+        let pairs = hailong::web::form::decode(VALID.as_bytes()).unwrap();
+        let valid = hailong::intake::parse(survey, &pairs, hailong::survey::Mode::Web).unwrap();
+        let at = |minutes: i64| {
+            hailong::intake::new_response(
+                survey,
+                &valid,
+                "00004",
+                Channel::Web,
+                Utc::now() - chrono::Duration::minutes(minutes),
+            )
+        };
+        let rules = app.state.config.integrity.clone();
+        let caches = hailong::store::responses::BatchCaches::default();
+        let store = |batch: Vec<hailong::store::responses::NewResponse>| {
+            let (db, rules, caches) = (&app.state.db, &rules, &caches);
+            async move {
+                let txn = hailong::store::begin_write(db).await.unwrap();
+                let out = hailong::store::responses::insert_batch_outcomes(
+                    &txn,
+                    &batch,
+                    rules,
+                    None,
+                    Some(caches),
+                )
+                .await
+                .unwrap();
+                txn.commit().await.unwrap();
+                out.into_iter().map(|o| o.flag).collect::<Vec<_>>()
+            }
+        };
+        let burst = Some(hailong::store::integrity::BURST.to_string());
+        // Four in one batch: the fourth is past the threshold of three.
+        assert_eq!(
+            store(vec![at(100), at(100), at(100), at(100)]).await,
+            [None, None, None, burst.clone()]
+        );
+        // The window ending 90 minutes ago holds all four: counted up to the cap, remembered.
+        assert_eq!(store(vec![at(90)]).await, std::slice::from_ref(&burst));
+        // Still holding them 50 minutes ago: flagged on what was remembered.
+        assert_eq!(store(vec![at(50)]).await, std::slice::from_ref(&burst));
+        // 35 minutes ago the window (95 to 35 minutes ago) has lost the first four and holds
+        // two: counted again, and under the threshold.
+        assert_eq!(store(vec![at(35)]).await, [None]);
+        assert_eq!(count_where(&app, "flag_reason = 'burst'").await, 3);
+        verify_ok(&app);
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn known_counts_sqlite() {
+        known_counts_last_as_long_as_the_window_holds_them(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn known_counts_postgres() {
+        if postgres_url("integrity::bursts::known_counts_postgres").is_none() {
+            return;
+        }
+        known_counts_last_as_long_as_the_window_holds_them(Backend::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
         run(Backend::Sqlite).await;
