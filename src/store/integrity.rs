@@ -88,9 +88,9 @@ impl BaselineCache {
 /// Under a burst, every batch counted up to the cap of each of its wards in the responses'
 /// burst index, and on PostgreSQL each counted entry is a visit to the table (rows that new
 /// are not yet marked visible to all): about 26 visits per stored submission in the
-/// benchmark. Responses erased by their respondent meanwhile (which takes minutes of staff
-/// work; a window is minutes long) could leave `n` above the true count: a burst flag is a
-/// signal for review, never a refusal, and one such flag errs on its side.
+/// benchmark. A response deleted meanwhile (an erasure) could leave `n` above the true count
+/// until the window moves on: the error can only flag a response `burst`, which stores it for
+/// review out of the rollups, never refuses it.
 #[derive(Default)]
 pub struct RecentCache(std::sync::Mutex<HashMap<String, Recent>>);
 
