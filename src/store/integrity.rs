@@ -171,22 +171,26 @@ impl BurstTracker {
                 usual.insert(w.clone(), n);
             }
             let window = recent_window(rules, last);
+            let thresholds: Vec<f64> = chunk
+                .iter()
+                .map(|w| threshold(rules, usual.get(w).copied().unwrap_or(0)))
+                .collect();
+            // Past the threshold already: the rule decides as on the exact count.
             let mut known: HashMap<String, u64> = HashMap::new();
-            let mut ask: Vec<(String, f64)> = Vec::new();
-            for w in chunk {
-                let threshold = threshold(rules, usual.get(w).copied().unwrap_or(0));
-                // Past the threshold already: the rule decides as on the exact count.
+            let (mut ask, mut caps) = (Vec::new(), Vec::new());
+            for (w, &t) in chunk.iter().zip(&thresholds) {
                 match recent_cache.and_then(|c| c.at_least(w, window)) {
-                    Some(n) if n >= count_cap(std::iter::once(threshold)) => {
+                    Some(n) if n >= count_cap(std::iter::once(t)) => {
                         known.insert(w.clone(), n);
                     }
-                    _ => ask.push((w.clone(), threshold)),
+                    _ => {
+                        ask.push(w.clone());
+                        caps.push(t);
+                    }
                 }
-                self.wards.insert(w.clone(), (0, threshold, 0));
             }
-            let asked: Vec<String> = ask.iter().map(|(w, _)| w.clone()).collect();
-            let cap = count_cap(ask.iter().map(|(_, t)| *t));
-            for (w, (n, oldest)) in recent_counts(db, &asked, window, cap).await? {
+            let cap = count_cap(caps.into_iter());
+            for (w, (n, oldest)) in recent_counts(db, &ask, window, cap).await? {
                 if let (Some(c), Some(oldest)) = (recent_cache, oldest) {
                     c.put(
                         &w,
@@ -199,10 +203,9 @@ impl BurstTracker {
                 }
                 known.insert(w, n);
             }
-            for (w, n) in known {
-                if let Some(entry) = self.wards.get_mut(&w) {
-                    entry.0 = n;
-                }
+            for (w, threshold) in chunk.iter().zip(thresholds) {
+                let recent = known.get(w).copied().unwrap_or(0);
+                self.wards.insert(w.clone(), (recent, threshold, 0));
             }
         }
         Ok(())
