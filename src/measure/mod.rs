@@ -52,6 +52,7 @@
 //!   counted respondents; a mean needs at least one respondent it covers.
 
 pub mod alpha;
+pub mod bands;
 pub mod change;
 pub mod figures;
 pub mod ranking;
@@ -70,6 +71,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use alpha::{Alpha, alphas, cronbach_alpha};
+pub use bands::{RankBand, rank_bands};
 pub use change::{
     ChangeFlag, ChangeInput, PeriodIndex, WardChange, Welch, benjamini_hochberg, change_flags,
     welch,

@@ -219,6 +219,8 @@ pub struct RankedRow {
     pub figures: WardFigures,
     pub rank: Option<usize>,
     pub shrunk: Option<f64>,
+    /// The band of ranks the ward's interval allows (`measure::bands`); `None` when unranked.
+    pub band: Option<measure::RankBand>,
     pub change: Option<ChangeFlag>,
 }
 
@@ -249,9 +251,20 @@ pub async fn province_ranking(
         .collect();
     let shrink = measure::shrinkage(&estimates);
     let names: HashMap<String, String> = units.into_iter().map(|u| (u.code, u.name)).collect();
+    let intervals: Vec<(f64, f64)> = shrink
+        .wards
+        .iter()
+        .map(|r| {
+            figures
+                .get(&r.ward_code)
+                .and_then(|f| f.index)
+                .map_or((r.index, r.index), |i| (i.ci_low, i.ci_high))
+        })
+        .collect();
+    let bands = measure::rank_bands(&intervals);
     let mut rows = Vec::with_capacity(codes.len());
     let mut ranked = std::collections::HashSet::new();
-    for r in &shrink.wards {
+    for (r, band) in shrink.wards.iter().zip(bands) {
         ranked.insert(r.ward_code.clone());
         rows.push(RankedRow {
             ward_code: r.ward_code.clone(),
@@ -261,6 +274,7 @@ pub async fn province_ranking(
                 .expect("ranked ward has figures"),
             rank: Some(r.rank),
             shrunk: Some(r.theta),
+            band: Some(band),
             change: changes.get(&r.ward_code).copied().flatten(),
         });
     }
@@ -274,6 +288,7 @@ pub async fn province_ranking(
             figures: figures.remove(c).expect("every ward has figures"),
             rank: None,
             shrunk: None,
+            band: None,
             change: changes.get(c).copied().flatten(),
         });
     }
@@ -447,4 +462,97 @@ pub async fn national_trend(
         p = p.next();
     }
     Ok(points)
+}
+
+/// The months (`YYYY-MM`) that hold any rollup row, oldest first: the periods the public
+/// results and the open data cover.
+pub async fn months_with_data(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    let q = sea_orm::sea_query::Query::select()
+        .distinct()
+        .column(Alias::new("month"))
+        .from(Alias::new("rollup_cells"))
+        .order_by(Alias::new("month"), sea_orm::sea_query::Order::Asc)
+        .to_owned();
+    db.query_all(&q)
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// The wards that hold any rollup row in `period`.
+pub async fn wards_with_data(
+    db: &impl ConnectionTrait,
+    period: Period,
+) -> Result<Vec<String>, DbErr> {
+    let q = sea_orm::sea_query::Query::select()
+        .distinct()
+        .column(Alias::new("ward_code"))
+        .from(Alias::new("rollup_cells"))
+        .and_where(sea_orm::sea_query::ExprTrait::is_in(
+            Expr::col(Alias::new("month")),
+            period.months(),
+        ))
+        .order_by(Alias::new("ward_code"), sea_orm::sea_query::Order::Asc)
+        .to_owned();
+    db.query_all(&q)
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// The figures of every ward with data in `period`, computed exactly as [`ward_figures`]
+/// computes one ward's (the same rollup read and margins, many wards at once).
+pub async fn figures_with_data(
+    db: &impl ConnectionTrait,
+    ctx: MeasureCtx<'_>,
+    period: Period,
+) -> Result<BTreeMap<String, WardFigures>, DbErr> {
+    let wards = wards_with_data(db, period).await?;
+    Ok(figures_of(db, ctx, &wards, period)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Each province's figures of `period`: its wards' counted responses pooled, unweighted, as
+/// [`national_figures`] pools the country's. `province_of` maps a ward code to its province.
+pub async fn province_figures(
+    db: &impl ConnectionTrait,
+    ctx: MeasureCtx<'_>,
+    period: Period,
+    province_of: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, WardFigures>, DbErr> {
+    let by_ward = super::rollups::read(db, None, &period.months(), true, Metrics::Figures).await?;
+    let mut pooled: BTreeMap<String, Rollup> = BTreeMap::new();
+    for (ward, r) in &by_ward {
+        if let Some(p) = province_of(ward) {
+            pooled.entry(p).or_default().merge(r);
+        }
+    }
+    Ok(pooled
+        .into_iter()
+        .map(|(p, r)| (p, measure::figures(ctx.spec, &r, None, ctx.method)))
+        .collect())
+}
+
+/// One province's figures of `period`: its wards' counted responses pooled, unweighted (as
+/// in [`province_figures`]).
+pub async fn province_pooled(
+    db: &impl ConnectionTrait,
+    ctx: MeasureCtx<'_>,
+    province_code: &str,
+    period: Period,
+) -> Result<WardFigures, DbErr> {
+    let wards: Vec<String> = province_wards(db, province_code)
+        .await?
+        .into_iter()
+        .map(|u| u.code)
+        .collect();
+    let pooled = super::rollups::read(db, Some(&wards), &period.months(), false, Metrics::Figures)
+        .await?
+        .remove("")
+        .unwrap_or_default();
+    Ok(measure::figures(ctx.spec, &pooled, None, ctx.method))
 }

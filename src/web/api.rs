@@ -258,6 +258,8 @@ async fn ranking(
                 "n": r.figures.n,
                 "n_eff": r.figures.n_eff,
                 "rank": r.rank,
+                "rank_low": r.band.map(|b| b.rank_low),
+                "rank_high": r.band.map(|b| b.rank_high),
                 "shrunk": r.shrunk,
                 "index": interval_json(r.figures.index, show),
                 "change": change_json(r.change),
