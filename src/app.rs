@@ -42,6 +42,8 @@ pub struct Inner {
     pub units: crate::store::units::UnitCache,
     /// The survey page of each unit kind and language, rendered once.
     pub pages: crate::web::survey::PageCache,
+    /// The public results pages and open data, rendered at most once a minute per page.
+    pub results: crate::web::results::PageCache,
     /// Permits for the reads that pool many wards (province rankings, the national trend):
     /// under a burst of such requests, a few run at once and the rest wait their turn, which
     /// bounds the memory they take together.
@@ -218,6 +220,7 @@ impl App {
             writer,
             units,
             pages: Default::default(),
+            results: Default::default(),
             heavy_reads: tokio::sync::Semaphore::new(HEAVY_READS),
             rankings: Default::default(),
         }));

@@ -52,6 +52,84 @@ pub struct Config {
     pub integrity: IntegrityConfig,
     /// E-mail: retries, alerts, follow-ups, links.
     pub mail: MailConfig,
+    /// What the public pages say about who runs the survey and whom to ask.
+    pub public: PublicConfig,
+}
+
+/// `[public]`: the issuing unit shown on every survey page, and a contact line, per province
+/// if wanted:
+///
+/// ```toml
+/// [public]
+/// issuer = "Công an thành phố Hà Nội"
+/// contact = "Đường dây nóng: 069 123 4567"
+/// [public.provinces."01"]
+/// contact = "Phòng Cảnh sát quản lý hành chính, Công an TP Hà Nội: 069 219 4567"
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicConfig {
+    /// The unit that issues the survey, shown above every survey form (at most 200 characters).
+    pub issuer: String,
+    /// The contact line of provinces without one of their own; unset: the page asks residents
+    /// to turn to their ward's police office.
+    pub contact: Option<String>,
+    /// Per two-digit province code, that province's contact line.
+    pub provinces: std::collections::BTreeMap<String, ProvincePublic>,
+}
+
+/// `[public.provinces."01"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvincePublic {
+    /// One line, at most 300 characters.
+    pub contact: String,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "Bộ Công an".into(),
+            contact: None,
+            provinces: Default::default(),
+        }
+    }
+}
+
+impl PublicConfig {
+    /// The contact line of a province: its own, else the general one.
+    pub fn contact_of(&self, province_code: &str) -> Option<&str> {
+        self.provinces
+            .get(province_code)
+            .map(|p| p.contact.as_str())
+            .or(self.contact.as_deref())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let line = |what: &str, s: &str, max: usize| {
+            let n = s.chars().count();
+            if s.trim().is_empty() || n > max || s.chars().any(char::is_control) {
+                Err(format!(
+                    "public: {what} must be one line of 1 to {max} characters (it has {n})"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        line("issuer", &self.issuer, 200)?;
+        if let Some(c) = &self.contact {
+            line("contact", c, 300)?;
+        }
+        for (code, p) in &self.provinces {
+            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "public.provinces: `{code}` is not a two-digit province code such as \"01\""
+                ));
+            }
+            line(&format!("provinces.\"{code}\".contact"), &p.contact, 300)?;
+        }
+        Ok(())
+    }
 }
 
 /// `[mail]`: the outbox worker and the messages it sends.
@@ -159,6 +237,8 @@ pub struct RateLimitConfig {
 pub struct PrivacyConfig {
     /// Days a contact e-mail is kept before the background task deletes it.
     pub contact_retention_days: u32,
+    /// Days free text (comment and issue) is kept before it is erased.
+    pub text_retention_days: u32,
 }
 
 /// The `[integrity]` section: when online responses are flagged `burst`.
@@ -203,6 +283,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             integrity: IntegrityConfig::default(),
             mail: MailConfig::default(),
+            public: PublicConfig::default(),
         }
     }
 }
@@ -211,6 +292,7 @@ impl Default for PrivacyConfig {
     fn default() -> Self {
         Self {
             contact_retention_days: 90,
+            text_retention_days: 730,
         }
     }
 }
@@ -413,6 +495,10 @@ impl Config {
         if self.privacy.contact_retention_days == 0 {
             return bad("privacy.contact_retention_days must be at least 1".into());
         }
+        if self.privacy.text_retention_days == 0 {
+            return bad("privacy.text_retention_days must be at least 1".into());
+        }
+        self.public.validate().map_err(ConfigError::Invalid)?;
         let i = &self.integrity;
         if i.burst_window_minutes == 0
             || i.burst_baseline_days == 0
@@ -562,6 +648,39 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("writers"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_public_section_is_read_and_checked() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.public.issuer, "Bộ Công an");
+        assert_eq!(c.public.contact_of("01"), None);
+        assert_eq!(c.privacy.text_retention_days, 730);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "[public]\nissuer = \"Công an TP Hà Nội\"\ncontact = \"Chung: 1900\"\n\
+             [public.provinces.\"01\"]\ncontact = \"Hà Nội: 069 123\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.public.issuer, "Công an TP Hà Nội");
+        assert_eq!(c.public.contact_of("01"), Some("Hà Nội: 069 123"));
+        assert_eq!(c.public.contact_of("79"), Some("Chung: 1900"));
+        for bad in [
+            "[public]\nissuer = \"\"\n",
+            "[public.provinces.\"1\"]\ncontact = \"x\"\n",
+            "[public.provinces.\"01\"]\ncontact = \"a\\nb\"\n",
+            "[privacy]\ntext_retention_days = 0\n",
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+            assert!(
+                e.contains("public") || e.contains("text_retention"),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -169,6 +169,38 @@ const TEMPLATES: &[(&str, &str)] = &[
         "public/followup.html",
         include_str!("../templates/public/followup.html"),
     ),
+    (
+        "staff/action_notes.html",
+        include_str!("../templates/staff/action_notes.html"),
+    ),
+    (
+        "staff/actions.html",
+        include_str!("../templates/staff/actions.html"),
+    ),
+    (
+        "staff/review.html",
+        include_str!("../templates/staff/review.html"),
+    ),
+    (
+        "public/results/macros.html",
+        include_str!("../templates/public/results/macros.html"),
+    ),
+    (
+        "public/results/country.html",
+        include_str!("../templates/public/results/country.html"),
+    ),
+    (
+        "public/results/province.html",
+        include_str!("../templates/public/results/province.html"),
+    ),
+    (
+        "public/results/ward.html",
+        include_str!("../templates/public/results/ward.html"),
+    ),
+    (
+        "public/results/method.html",
+        include_str!("../templates/public/results/method.html"),
+    ),
 ];
 
 /// Static assets: path under `/static/`, content type, body.
@@ -182,6 +214,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "survey.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/survey.js"),
+    ),
+    (
+        "results.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/results.css"),
     ),
     (
         "poster.css",

@@ -13,6 +13,7 @@ mod m20261127_700002_burst_index;
 mod m20261128_000001_inline_answers;
 mod m20261128_000002_drop_ward_month_index;
 mod m20261128_100001_writer_lookups;
+mod m20261203_300001_action_notes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_inline_answers::Migration),
             Box::new(m20261128_000002_drop_ward_month_index::Migration),
             Box::new(m20261128_100001_writer_lookups::Migration),
+            Box::new(m20261203_300001_action_notes::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table, written entity-first to match `migrations/`.
 //! Behaviour lives in `crate::store`, never here.
+pub mod action_note;
 pub mod api_token;
 pub mod audit_log;
 pub mod contact;

@@ -22,6 +22,7 @@ pub mod followup;
 pub mod form;
 pub mod public;
 pub mod reach;
+pub mod results;
 pub mod staff;
 pub mod survey;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(api::routes())
         .merge(reach::routes())
+        .merge(results::routes())
         .merge(followup::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))

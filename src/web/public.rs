@@ -42,6 +42,7 @@ struct UnitItem {
     kind: String,
     province_name: String,
     url: String,
+    results_url: String,
 }
 
 const MAX_LISTED: usize = 200;
@@ -75,9 +76,15 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
                     .find(|p| p.code == u.province_code)
                     .map(|p| p.name.clone())
                     .unwrap_or_default();
-                let url = match lang {
-                    Lang::Vi => format!("/s/{}", u.code),
-                    Lang::En => format!("/s/{}?lang=en", u.code),
+                let (url, results_url) = match lang {
+                    Lang::Vi => (
+                        format!("/s/{}", u.code),
+                        format!("/results/wards/{}", u.code),
+                    ),
+                    Lang::En => (
+                        format!("/s/{}?lang=en", u.code),
+                        format!("/results/wards/{}?lang=en", u.code),
+                    ),
                 };
                 listed.push(UnitItem {
                     code: u.code,
@@ -85,6 +92,7 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
                     kind: u.kind,
                     province_name,
                     url,
+                    results_url,
                 });
             }
         }

@@ -95,6 +95,14 @@ pub fn render_poster(
     ctx.insert("province_name", &unit.province_name);
     ctx.insert("qr_svg", &svg);
     ctx.insert("short_url", &survey_url(base_url, &unit.code));
+    ctx.insert(
+        "results_url",
+        &format!(
+            "{}/results/wards/{}",
+            base_url.trim_end_matches('/'),
+            unit.code
+        ),
+    );
     ctx.insert("poster_id", poster_id);
     ctx.insert("css_href", css_href);
     Ok(state_tera.render("public/poster.html", &ctx)?)

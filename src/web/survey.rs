@@ -86,6 +86,25 @@ async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitK
     Ok((unit, kind))
 }
 
+/// The contact line under the issuer: the province's (or the general one) from `[public]`,
+/// else a plain pointer to the ward's own office.
+pub fn contact_line(state: &AppState, unit: &UnitInfo, kind: UnitKind, lang: Lang) -> String {
+    match state.config.public.contact_of(&unit.province_code) {
+        Some(c) => c.to_string(),
+        None => match lang {
+            Lang::Vi => format!(
+                "Mọi thắc mắc về phiếu khảo sát, xin hỏi trực tiếp tại trụ sở {}.",
+                kind.unit_word(lang)
+            ),
+            Lang::En => format!(
+                "For any question about this survey, please ask at the office of {}.",
+                kind.unit_word(lang)
+            ),
+        },
+    }
+}
+
+#[expect(clippy::too_many_arguments)]
 fn render_form(
     state: &AppState,
     unit: &UnitInfo,
@@ -94,6 +113,7 @@ fn render_form(
     token: Option<String>,
     poster: Option<String>,
     submitted: Option<&FormErrors>,
+    contact: &str,
 ) -> AppResult<String> {
     let survey = survey(state)?;
     let form = survey_form(survey, lang, kind, submitted);
@@ -129,6 +149,12 @@ fn render_form(
         "retention_days",
         &state.config.privacy.contact_retention_days,
     );
+    ctx.insert(
+        "text_retention_days",
+        &state.config.privacy.text_retention_days,
+    );
+    ctx.insert("issuer", &state.config.public.issuer);
+    ctx.insert("contact", contact);
     Ok(state.tera.render("public/survey.html", &ctx)?)
 }
 
@@ -141,18 +167,21 @@ enum Part {
     Code,
     Name,
     Province,
+    Contact,
 }
 
 /// The plain survey page (no token, poster or errors) of one unit kind and language: the same
-/// for every ward but for the ward's code, name and province, so it is rendered once with
-/// markers in their place and each request fills them in, escaped as tera escapes them.
+/// for every ward but for the ward's code, name, province and the province's contact line, so
+/// it is rendered once with markers in their place and each request fills them in, escaped as
+/// tera escapes them.
 pub struct PagePlan(Vec<Part>);
 
 impl PagePlan {
-    fn render(&self, unit: &UnitInfo) -> String {
+    fn render(&self, unit: &UnitInfo, contact: &str) -> String {
         let name = tera::escape_html(&unit.name);
         let province = tera::escape_html(&unit.province_name);
         let code = tera::escape_html(&unit.code);
+        let contact = tera::escape_html(contact);
         let mut out = String::with_capacity(
             self.0
                 .iter()
@@ -168,6 +197,7 @@ impl PagePlan {
                 Part::Code => &code,
                 Part::Name => &name,
                 Part::Province => &province,
+                Part::Contact => &contact,
             });
         }
         out
@@ -197,7 +227,8 @@ fn page_plan(state: &AppState, kind: UnitKind, lang: Lang) -> AppResult<std::syn
         province_code: String::new(),
         province_name: format!("{MARK}2{MARK}"),
     };
-    let text = render_form(state, &stand_in, kind, lang, None, None, None)?;
+    let contact = format!("{MARK}3{MARK}");
+    let text = render_form(state, &stand_in, kind, lang, None, None, None, &contact)?;
     let mut parts = Vec::new();
     for (i, piece) in text.split(MARK).enumerate() {
         if i % 2 == 0 {
@@ -207,6 +238,7 @@ fn page_plan(state: &AppState, kind: UnitKind, lang: Lang) -> AppResult<std::syn
                 "0" => Part::Code,
                 "1" => Part::Name,
                 "2" => Part::Province,
+                "3" => Part::Contact,
                 other => {
                     return Err(AppError::Internal(format!(
                         "unexpected page plan marker {other:?}"
@@ -238,10 +270,20 @@ async fn show(
         }
     }
     let poster = url_safe(q.p.as_deref());
+    let contact = contact_line(&state, &unit, kind, lang);
     let body = if token.is_none() && poster.is_none() {
-        page_plan(&state, kind, lang)?.render(&unit)
+        page_plan(&state, kind, lang)?.render(&unit, &contact)
     } else {
-        render_form(&state, &unit, kind, lang, url_safe(token), poster, None)?
+        render_form(
+            &state,
+            &unit,
+            kind,
+            lang,
+            url_safe(token),
+            poster,
+            None,
+            &contact,
+        )?
     };
     let mut resp = html(body);
     if client.device.is_none() {
@@ -354,7 +396,17 @@ async fn submit(
     let valid = match crate::intake::parse(survey, &pairs, Mode::Web) {
         Ok(v) => v,
         Err(errors) => {
-            let body = render_form(&state, &unit, kind, lang, token, poster, Some(&errors))?;
+            let contact = contact_line(&state, &unit, kind, lang);
+            let body = render_form(
+                &state,
+                &unit,
+                kind,
+                lang,
+                token,
+                poster,
+                Some(&errors),
+                &contact,
+            )?;
             let mut resp =
                 (StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(body)).into_response();
             resp.extensions_mut().insert(FinalPage);
@@ -433,6 +485,7 @@ async fn thanks(
     ctx.insert("lang", lang.as_str());
     ctx.insert("ward", &ward_view(&unit, kind, lang));
     ctx.insert("receipt", &receipt);
+    ctx.insert("contact", &contact_line(&state, &unit, kind, lang));
     Ok(html(state.tera.render("public/thanks.html", &ctx)?))
 }
 
@@ -463,9 +516,14 @@ mod tests {
                         province_code: "01".into(),
                         province_name: "Thành phố Hà Nội & <x>".into(),
                     };
-                    let direct = render_form(&state, &unit, kind, lang, None, None, None).unwrap();
-                    let planned = page_plan(&state, kind, lang).unwrap().render(&unit);
+                    let contact = "Liên hệ <Công an> & \"số\" 069";
+                    let direct =
+                        render_form(&state, &unit, kind, lang, None, None, None, contact).unwrap();
+                    let planned = page_plan(&state, kind, lang)
+                        .unwrap()
+                        .render(&unit, contact);
                     assert_eq!(planned, direct);
+                    assert!(planned.contains("Liên hệ &lt;Công an&gt;"));
                 }
             }
         }

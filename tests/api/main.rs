@@ -14,6 +14,7 @@ mod mailsink;
 mod measure;
 mod migrations;
 mod public;
+mod results;
 mod rollup_props;
 mod serverproc;
 mod staff;

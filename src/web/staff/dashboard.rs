@@ -240,6 +240,8 @@ async fn dashboard(
     ctx.insert("can_edit", &staff.scope().can_enter_criteria());
     ctx.insert("method_version", &crate::measure::METHOD_VERSION);
     ctx.insert("config_hash", &state.config_hash);
+    ctx.insert("saved", &false);
+    super::actions::notes_context(&state, &staff, &ward, &mut ctx).await?;
     render(&state, "staff/ward.html", &ctx)
 }
 

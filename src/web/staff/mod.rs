@@ -16,6 +16,7 @@ use crate::auth::session::{SESSION_COOKIE, read_cookie};
 use crate::error::{AppError, AppResult};
 use crate::store::staff::{StaffUser, load_session};
 
+pub mod actions;
 pub mod aggregates;
 pub mod audit;
 pub mod auth;
@@ -32,6 +33,7 @@ pub mod tokens;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
+        .merge(actions::routes())
         .merge(overview::routes())
         .merge(dashboard::routes())
         .merge(feedback::routes())

@@ -3,8 +3,10 @@
 //! (`POST …/flagged/{id}/include`) or excludes a counted one (`POST …/responses/{id}/exclude`).
 //! Each move updates the rollups and the audit log in one transaction (`store::flags`).
 //! Reviewers are province and ministry staff: a ward may not include its own flagged responses.
+//! `GET /staff/provinces/{code}/review` is the province's review page: the wards' notes
+//! awaiting approval ("Anh/chị nói, chúng tôi làm", see `actions`), with approve/reject forms.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -28,6 +30,53 @@ pub fn routes() -> Router<AppState> {
             "/staff/wards/{ward_code}/responses/{id}/exclude",
             post(exclude),
         )
+        .route(
+            "/staff/provinces/{province_code}/review",
+            get(province_review),
+        )
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReviewQuery {
+    done: Option<String>,
+}
+
+/// The province's review page: the notes of its wards awaiting approval.
+async fn province_review(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    Query(q): Query<ReviewQuery>,
+) -> AppResult<Response> {
+    if !staff.scope().contains_province(&code) {
+        return Err(AppError::NotFound);
+    }
+    let province = crate::store::units::find_province(&state.db, &code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut notes = Vec::new();
+    for n in crate::store::actions::pending_of_province(&state.db, &province.code).await? {
+        let mut j = super::actions::note_json(&n);
+        let name = state
+            .units
+            .get(&state.db, &n.ward_code)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        j["ward_name"] = serde_json::json!(name);
+        notes.push(j);
+    }
+    let mut ctx = staff.context();
+    ctx.insert(
+        "province",
+        &serde_json::json!({"code": province.code, "name": province.name}),
+    );
+    ctx.insert("notes", &notes);
+    ctx.insert(
+        "done",
+        &q.done.filter(|d| d == "approved" || d == "rejected"),
+    );
+    render(&state, "staff/review.html", &ctx)
 }
 
 /// The ward, when the user may review it (province or ministry scope); else 404.
