@@ -44,11 +44,13 @@ fn writes_for(staff: &Staff, ward: &UnitInfo) -> bool {
     matches!(staff.scope(), Scope::Ward(w) if *w == ward.code)
 }
 
-/// Puts the notes section's context (see `staff/action_notes.html`) into `ctx`.
+/// Puts the notes section's context (see `staff/action_notes.html`) into `ctx`; the form's
+/// period starts at `period` unless the form is being shown again.
 pub async fn notes_context(
     state: &AppState,
     staff: &Staff,
     ward: &UnitInfo,
+    period: crate::period::Period,
     ctx: &mut tera::Context,
 ) -> AppResult<()> {
     let notes: Vec<_> = actions::of_ward(&state.db, &ward.code)
@@ -62,7 +64,7 @@ pub async fn notes_context(
     if ctx.get("note_form").is_none() {
         ctx.insert(
             "note_form",
-            &serde_json::json!({"period": crate::period::Period::current_quarter().to_string(), "text": ""}),
+            &serde_json::json!({"period": period.to_string(), "text": ""}),
         );
     }
     Ok(())
@@ -89,7 +91,14 @@ async fn page(
     let mut ctx = staff.context();
     ctx.insert("ward", &ward);
     ctx.insert("saved", &q.saved.is_some());
-    notes_context(&state, &staff, &ward, &mut ctx).await?;
+    notes_context(
+        &state,
+        &staff,
+        &ward,
+        crate::period::Period::current_quarter(),
+        &mut ctx,
+    )
+    .await?;
     super::render(&state, "staff/actions.html", &ctx)
 }
 
@@ -132,7 +141,14 @@ async fn add(
                 "note_form",
                 &serde_json::json!({"period": period, "text": text}),
             );
-            notes_context(&state, &staff, &ward, &mut ctx).await?;
+            notes_context(
+                &state,
+                &staff,
+                &ward,
+                crate::period::Period::current_quarter(),
+                &mut ctx,
+            )
+            .await?;
             let body = state.tera.render("staff/actions.html", &ctx)?;
             let mut resp = (StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response();
             resp.extensions_mut().insert(crate::web::FinalPage);

@@ -241,7 +241,7 @@ async fn dashboard(
     ctx.insert("method_version", &crate::measure::METHOD_VERSION);
     ctx.insert("config_hash", &state.config_hash);
     ctx.insert("saved", &false);
-    super::actions::notes_context(&state, &staff, &ward, &mut ctx).await?;
+    super::actions::notes_context(&state, &staff, &ward, quarter, &mut ctx).await?;
     render(&state, "staff/ward.html", &ctx)
 }
 
