@@ -10,6 +10,7 @@
 
 mod data;
 mod load;
+mod results;
 mod server;
 mod writer;
 
@@ -59,6 +60,10 @@ struct Args {
     /// Do not run `cargo build --release` first (use the binaries next to this one).
     #[arg(long)]
     no_build: bool,
+    /// Run only the public results scenario (results pages against the bare static page),
+    /// over the first `--wards` wards.
+    #[arg(long)]
+    only_results: bool,
 }
 
 #[derive(Default)]
@@ -271,7 +276,18 @@ async fn run(args: Args) -> Result<Report, String> {
     };
     let work = std::env::temp_dir().join(format!("hailong-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let result = scenarios(&args, &repo, &work, &hailong_bin, &bare_bin).await;
+    let result = if args.only_results {
+        let units = hailong::store::units::parse_units(hailong::store::units::SHIPPED_UNITS_CSV)
+            .map_err(|e| e.to_string())?;
+        let wards: Vec<String> = units
+            .iter()
+            .take(args.wards)
+            .map(|u| u.ward_code.clone())
+            .collect();
+        results::scenario(&args, &repo, &work, &hailong_bin, &bare_bin, &wards)
+    } else {
+        scenarios(&args, &repo, &work, &hailong_bin, &bare_bin).await
+    };
     let _ = std::fs::remove_dir_all(&work);
     result
 }

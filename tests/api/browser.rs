@@ -75,3 +75,56 @@ async fn public_pages_pass_axe_and_work_without_javascript() {
     assert!(app.count("SELECT COUNT(*) AS n FROM responses").await >= 2);
     app.finish().await;
 }
+
+/// The public results pages (with published, low-reliability and insufficient wards, and an
+/// approved note) and the pages that lead to them pass axe at 390 px and 1280 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_pages_pass_axe_at_phone_and_desktop_width() {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        if std::env::var("HAILONG_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+            panic!("browser test cannot run, missing: {}", missing.join(", "));
+        }
+        eprintln!(
+            "\n!!! SKIPPED browser test of the results pages (axe-core): missing {} !!!\n",
+            missing.join(", ")
+        );
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    crate::results::seed(&app).await;
+    crate::results::approved_note(&app, "00004", "2026-Q3", "Đã lắp thêm đèn ở ngõ 12.").await;
+    let shots = std::env::var("RESULTS_SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| app.dir.path().join("shots"));
+    let pages = [
+        ("country", "/results?period=2026-Q3"),
+        ("province", "/results/provinces/01?period=2026-Q3"),
+        ("ward", "/results/wards/00004?period=2026-Q3"),
+        ("ward-low", "/results/wards/00008?period=2026-Q3"),
+        ("ward-none", "/results/wards/00025?period=2026-Q3"),
+        ("ward-en", "/results/wards/00004?period=2026-Q3&lang=en"),
+        ("method", "/results/method"),
+        ("home", "/"),
+        ("survey", "/s/00004"),
+    ]
+    .map(|(n, p)| format!("{n}={p}"))
+    .join(",");
+    let out = tokio::process::Command::new("node")
+        .arg(repo_path("tests/browser/check.mjs"))
+        .arg(format!("http://{}", app.addr))
+        .arg(&shots)
+        .env("AXE_JS", axe_path())
+        .env("ONLY_PAGES", pages)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stdout.matches("axe 0 violations").count(), 18, "{stdout}");
+    app.finish().await;
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::both;
 use crate::helpers::{TestApp, stderr};
-use crate::staff::{PW, add_user, signed_in};
+use crate::staff::signed_in;
 
 /// Paper ballots for `ward` on `date`: `count` respondents around the agreement `level`
 /// (1–5), cycling through the six sex × age cells, with a deterministic spread.
@@ -561,7 +561,6 @@ both!(notes_are_approved_by_the_province_and_then_public, |app| {
     );
     let dash = ward.get("/staff/wards/00004").await.text().await.unwrap();
     assert!(dash.contains("Không được duyệt") && dash.contains("Đã duyệt, đang công khai"));
-    let _ = (add_user, PW);
 });
 
 both!(results_pages_are_light_complete_and_cached, |app| {
@@ -689,4 +688,24 @@ async fn the_survey_page_names_its_issuer_parts_and_privacy() {
     let en = page(&app, "/s/00004?lang=en").await;
     assert!(en.contains("<h2>Part 1/9: ") && en.contains("Issued by"));
     app.finish().await;
+}
+
+/// A note of `ward` for `period`, written by the ward and approved by its province.
+pub async fn approved_note(app: &TestApp, ward: &str, period: &str, text: &str) {
+    let w = signed_in(app, &format!("w{ward}@example.vn"), &format!("ward:{ward}")).await;
+    let c = w.csrf().await;
+    let r = w
+        .post(
+            &format!("/staff/wards/{ward}/actions"),
+            &[("csrf", &c), ("period", period), ("text", text)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let id = app.count("SELECT MAX(id) FROM action_notes").await;
+    let p = signed_in(app, &format!("p{ward}@example.vn"), "province:01").await;
+    let c = p.csrf().await;
+    let r = p
+        .post(&format!("/staff/actions/{id}/approve"), &[("csrf", &c)])
+        .await;
+    assert_eq!(r.status(), 303);
 }

@@ -19,6 +19,8 @@
 //   AXE_JS         path of axe.min.js (default: resolved from node_modules of the current
 //                  directory, of this script's folder, or NODE_PATH)
 //   WARD, XA_WARD  a phường and a xã ward code (default 00004 and 00376)
+//   ONLY_PAGES     `name=/path,name=/path…`: check only these pages (axe, overflow,
+//                  screenshots) at 390 px (phone) and 1280 px, and skip the survey flows
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -360,8 +362,42 @@ async function pagesWithoutJs(s) {
   await s.shot(`${tag}-thanks`, false);
 }
 
+// Only the pages of ONLY_PAGES, at phone and desktop width.
+async function onlyPages(s, tag) {
+  for (const item of process.env.ONLY_PAGES.split(",").filter(Boolean)) {
+    const at = item.indexOf("=");
+    const [name, path] = [item.slice(0, at), item.slice(at + 1)];
+    const label = `${tag} ${name} ${path}`;
+    await s.go(path);
+    await s.shot(`${tag}-${name}`, false);
+    await s.shot(`${tag}-${name}-full`, true);
+    await s.scrollWidthOk(label);
+    await s.axe(label);
+  }
+}
+
 // ---------- main ----------
 const sessions = [];
+if (process.env.ONLY_PAGES) {
+  try {
+    if (shotsDir) mkdirSync(resolve(shotsDir), { recursive: true });
+    await startDriver();
+    const phone = await Session.open({ width: 390, height: 844, mobile: true, js: true });
+    sessions.push(phone);
+    await onlyPages(phone, "phone");
+    const desk = await Session.open({ width: 1280, height: 900, mobile: false, js: true });
+    sessions.push(desk);
+    await onlyPages(desk, "desktop");
+  } catch (e) {
+    fail(`could not complete: ${e.message}`);
+  } finally {
+    for (const s of sessions) await s.close().catch(() => {});
+    if (driverProc) driverProc.kill();
+    for (const d of profiles) rmSync(d, { recursive: true, force: true });
+  }
+  console.log(failures ? `${failures} failed` : "all browser checks passed");
+  process.exit(failures ? 1 : 0);
+}
 try {
   if (shotsDir) mkdirSync(resolve(shotsDir), { recursive: true });
   const h = await fetch(BASE + "/healthz").catch(() => null);
