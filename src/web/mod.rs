@@ -23,6 +23,7 @@ pub mod form;
 pub mod public;
 pub mod reach;
 pub mod staff;
+pub mod stream;
 pub mod survey;
 
 /// The interface language: Vietnamese first, English with `?lang=en`.

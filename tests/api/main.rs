@@ -6,6 +6,7 @@ mod helpers;
 mod browser;
 mod cli;
 mod crash;
+mod exports;
 mod fuzz;
 mod instances;
 mod integrity;
