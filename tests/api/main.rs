@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alert_cap;
 mod browser;
 mod cli;
 mod crash;
