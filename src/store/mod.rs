@@ -13,6 +13,7 @@ pub mod responses;
 pub mod rollups;
 pub mod staff;
 pub mod tokens;
+pub mod unit_moves;
 pub mod units;
 pub mod verify;
 pub mod writer;

@@ -20,4 +20,5 @@ mod rollup_props;
 mod serverproc;
 mod staff;
 mod staff_browser;
+mod unit_moves;
 mod writer;
