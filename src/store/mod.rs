@@ -7,6 +7,7 @@ pub mod exports;
 pub mod feedback;
 pub mod figures;
 pub mod flags;
+pub mod health;
 pub mod integrity;
 pub mod posters;
 pub mod responses;

@@ -20,5 +20,6 @@ mod rollup_props;
 mod serverproc;
 mod staff;
 mod staff_browser;
+mod store_health;
 mod unit_moves;
 mod writer;
