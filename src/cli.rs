@@ -117,7 +117,13 @@ pub enum SurveysCommand {
 pub enum UnitsCommand {
     /// Import (insert or update) units from a CSV with columns
     /// province_code,province_name,province_type,ward_code,ward_name,ward_type.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Allow a unit that has responses, staff or posters to move to another province
+        /// (each move is audited); without it such a file is refused.
+        #[arg(long)]
+        allow_move: bool,
+    },
     /// Population margins.
     Margins {
         #[command(subcommand)]

@@ -39,17 +39,33 @@ pub async fn units(config: Config, command: UnitsCommand) -> ExitCode {
         Err(code) => return code,
     };
     match command {
-        UnitsCommand::Import { file } => {
+        UnitsCommand::Import { file, allow_move } => {
             let rows = match read_text_file(&file).and_then(|t| units::parse_units(&t)) {
                 Ok(rows) => rows,
                 Err(e) => return report(&file, &e),
             };
-            match units::upsert_units(&db, &rows).await {
-                Ok(n) => {
-                    println!("imported {n} units from {}", file.display());
+            use crate::store::unit_moves::{ImportError, import_units};
+            match import_units(&db, &rows, allow_move, "cli").await {
+                Ok(moves) => {
+                    for m in &moves {
+                        println!("moved {m}");
+                    }
+                    println!("imported {} units from {}", rows.len(), file.display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
+                Err(ImportError::Refused(held)) => {
+                    eprintln!(
+                        "{}: nothing was imported: these units have responses, staff or posters \
+                         and would move to another province (không nhập gì: các đơn vị sau đã có \
+                         dữ liệu và sẽ chuyển sang tỉnh/thành khác); give --allow-move to move them:",
+                        file.display()
+                    );
+                    for m in &held {
+                        eprintln!("  {m}");
+                    }
+                    ExitCode::from(1)
+                }
+                Err(ImportError::Db(e)) => {
                     eprintln!("error: nothing was imported: {e}");
                     ExitCode::from(1)
                 }

@@ -23,6 +23,7 @@ pub mod form;
 pub mod public;
 pub mod reach;
 pub mod staff;
+pub mod stream;
 pub mod survey;
 
 /// The interface language: Vietnamese first, English with `?lang=en`.
@@ -60,8 +61,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// 200 when the database answers and the last attempt to store did not fail; 503 otherwise
+/// (see `docs/hardening.md`, "Health").
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
+        Ok(()) if state.writer.health().is_failing() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "storing fails\n").into_response()
+        }
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database does not answer");

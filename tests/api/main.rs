@@ -3,9 +3,11 @@
 
 mod helpers;
 
+mod alert_cap;
 mod browser;
 mod cli;
 mod crash;
+mod exports;
 mod fuzz;
 mod instances;
 mod integrity;
@@ -18,4 +20,6 @@ mod rollup_props;
 mod serverproc;
 mod staff;
 mod staff_browser;
+mod store_health;
+mod unit_moves;
 mod writer;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp};
 use crate::staff::{PW, add_user, submit};
 
-struct Driver {
+pub struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
@@ -19,6 +19,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Driver {
     async fn start() -> Option<Driver> {
+        let args = ["--window-size=1280,900"].map(String::from);
+        Self::start_with(&args, json!({})).await
+    }
+
+    /// Starts headless Chromium with these extra command-line arguments and preferences.
+    pub async fn start_with(extra_args: &[String], prefs: Value) -> Option<Driver> {
         let bin = ["chromedriver", "/usr/bin/chromedriver"]
             .into_iter()
             .find(|b| {
@@ -46,9 +52,17 @@ impl Driver {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend_from_slice(extra_args);
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--window-size=1280,900"]}}}});
+            "goog:chromeOptions": {"args": args, "prefs": prefs}}}});
         let r: Value = http
             .post(format!("{base}/session"))
             .json(&caps)
@@ -67,7 +81,7 @@ impl Driver {
         })
     }
 
-    async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+    pub async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let req = match method {
             "GET" => self.http.get(url),
@@ -78,12 +92,12 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) {
         self.cmd("POST", "/url", json!({"url": url})).await;
     }
 
     /// Finds an element, waiting up to 10 s for it (pages load slower on a busy machine).
-    async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> String {
         let url = format!("{}/session/{}/element", self.base, self.session);
         let mut last = Value::Null;
         for _ in 0..100 {
@@ -107,13 +121,13 @@ impl Driver {
         panic!("no element {css}: {last}");
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.cmd("POST", &format!("/element/{id}/click"), json!({}))
             .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.cmd(
             "POST",
@@ -123,7 +137,7 @@ impl Driver {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.cmd("GET", &format!("/element/{id}/text"), json!({}))
             .await
@@ -150,7 +164,7 @@ impl Driver {
         }
     }
 
-    async fn quit(mut self) {
+    pub async fn quit(mut self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
