@@ -52,6 +52,33 @@ pub struct Config {
     pub integrity: IntegrityConfig,
     /// E-mail: retries, alerts, follow-ups, links.
     pub mail: MailConfig,
+    /// How connections are served: the header timeout and the connection caps.
+    pub server: ServerConfig,
+}
+
+/// `[server]`: how connections are served (docs/hardening.md, "Connections").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Seconds a client has to send a request's complete headers; a connection that has not
+    /// is closed. It also bounds how long an idle keep-alive connection stays open.
+    pub header_timeout_secs: u64,
+    /// Open connections at most; past this a new connection is closed at once.
+    pub max_connections: usize,
+    /// Open connections from one client address (an IPv4 address, an IPv6 /64) at most; past
+    /// this a new connection from it is closed at once. `rate_limit.trusted_proxies` are
+    /// capped only by `max_connections`.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            max_connections: 10_000,
+            max_connections_per_address: 512,
+        }
+    }
 }
 
 /// `[mail]`: the outbox worker and the messages it sends.
@@ -203,6 +230,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             integrity: IntegrityConfig::default(),
             mail: MailConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -453,6 +481,21 @@ impl Config {
                 self.mail_from
             ));
         }
+        let sv = &self.server;
+        for (name, value) in [
+            ("header_timeout_secs", sv.header_timeout_secs),
+            ("max_connections", sv.max_connections as u64),
+            (
+                "max_connections_per_address",
+                sv.max_connections_per_address as u64,
+            ),
+        ] {
+            if value == 0 {
+                return bad(format!(
+                    "server.{name} must be at least 1 (zero would refuse every connection)"
+                ));
+            }
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }
@@ -563,6 +606,36 @@ mod tests {
                 .to_string();
             assert!(e.contains("writers"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_zero() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 10);
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.max_connections_per_address, 512);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(&f, "[server]\nheader_timeout_secs = 3\n").unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 3);
+        for key in [
+            "header_timeout_secs",
+            "max_connections",
+            "max_connections_per_address",
+        ] {
+            std::fs::write(&f, format!("[server]\n{key} = 0\n")).unwrap();
+            let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("server.{key} must be at least 1")),
+                "{e}"
+            );
+        }
+        std::fs::write(&f, "[server]\nmax_conections = 5\n").unwrap();
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod helpers;
 
 mod browser;
 mod cli;
+mod conns;
 mod crash;
 mod fuzz;
 mod instances;
