@@ -167,8 +167,12 @@ pub struct RateLimitConfig {
     /// Page views per address per second, whatever the cookies, and the burst.
     pub address_pages_per_second: u32,
     pub address_pages_burst: u32,
-    /// Staff login attempts per minute, per address and per account.
+    /// Wrong staff passwords per minute for one account from one address (all may come at
+    /// once); then that account waits at that address. A right password is not counted.
     pub logins_per_minute: u32,
+    /// Wrong staff passwords per minute from one address over every account; then that
+    /// address waits. Failures never make a right password from another address wait.
+    pub address_logins_per_minute: u32,
     /// JSON API requests per minute, per API token (or per address without one).
     pub api_per_minute: u32,
     /// The header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`,
@@ -265,6 +269,7 @@ impl Default for RateLimitConfig {
             address_pages_per_second: 100,
             address_pages_burst: 300,
             logins_per_minute: 10,
+            address_logins_per_minute: 30,
             api_per_minute: 120,
             trusted_proxy_header: None,
             trusted_proxies: Vec::new(),
@@ -418,6 +423,7 @@ impl Config {
             r.address_pages_per_second,
             r.address_pages_burst,
             r.logins_per_minute,
+            r.address_logins_per_minute,
             r.api_per_minute,
         ]
         .contains(&0)

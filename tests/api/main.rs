@@ -17,6 +17,7 @@ mod migrations;
 mod public;
 mod rollup_props;
 mod serverproc;
+mod signin;
 mod staff;
 mod staff_browser;
 mod writer;
