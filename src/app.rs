@@ -263,11 +263,13 @@ impl App {
                 self.state.mail.clone(),
             )),
         ];
-        let served = axum::serve(
+        let served = crate::server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            &self.state.config.server,
+            self.state.limiters.rule.proxies.clone(),
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         for t in &tasks {
             t.abort();

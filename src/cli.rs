@@ -287,6 +287,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(config: Config) -> ExitCode {
     // Caught before the server listens (see `shutdown_signal`).
     let shutdown = crate::app::shutdown_signal();
+    crate::server::raise_open_file_limit(config.server.max_connections);
     let app = match crate::app::App::build(config).await {
         Ok(app) => app,
         Err(e) => return fail(format!("{e:#}")),

@@ -52,6 +52,33 @@ pub struct Config {
     pub integrity: IntegrityConfig,
     /// E-mail: retries, alerts, follow-ups, links.
     pub mail: MailConfig,
+    /// How connections are served: the header timeout and the connection caps.
+    pub server: ServerConfig,
+}
+
+/// `[server]`: how connections are served (docs/hardening.md, "Connections").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Seconds a client has to send a request's complete headers; a connection that has not
+    /// is closed. It also bounds how long an idle keep-alive connection stays open.
+    pub header_timeout_secs: u64,
+    /// Open connections at most; past this a new connection is closed at once.
+    pub max_connections: usize,
+    /// Open connections from one client address (an IPv4 address, an IPv6 /64) at most; past
+    /// this a new connection from it is closed at once. `rate_limit.trusted_proxies` are
+    /// capped only by `max_connections`.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            max_connections: 10_000,
+            max_connections_per_address: 512,
+        }
+    }
 }
 
 /// `[mail]`: the outbox worker and the messages it sends.
@@ -140,8 +167,12 @@ pub struct RateLimitConfig {
     /// Page views per address per second, whatever the cookies, and the burst.
     pub address_pages_per_second: u32,
     pub address_pages_burst: u32,
-    /// Staff login attempts per minute, per address and per account.
+    /// Wrong staff passwords per minute for one account from one address (all may come at
+    /// once); then that account waits at that address. A right password is not counted.
     pub logins_per_minute: u32,
+    /// Wrong staff passwords per minute from one address over every account; then that
+    /// address waits. Failures never make a right password from another address wait.
+    pub address_logins_per_minute: u32,
     /// JSON API requests per minute, per API token (or per address without one).
     pub api_per_minute: u32,
     /// The header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`,
@@ -203,6 +234,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             integrity: IntegrityConfig::default(),
             mail: MailConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -237,6 +269,7 @@ impl Default for RateLimitConfig {
             address_pages_per_second: 100,
             address_pages_burst: 300,
             logins_per_minute: 10,
+            address_logins_per_minute: 30,
             api_per_minute: 120,
             trusted_proxy_header: None,
             trusted_proxies: Vec::new(),
@@ -390,6 +423,7 @@ impl Config {
             r.address_pages_per_second,
             r.address_pages_burst,
             r.logins_per_minute,
+            r.address_logins_per_minute,
             r.api_per_minute,
         ]
         .contains(&0)
@@ -452,6 +486,21 @@ impl Config {
                 "HAILONG_MAIL_FROM `{}` is not an address such as `Hài Lòng <no-reply@example.vn>`",
                 self.mail_from
             ));
+        }
+        let sv = &self.server;
+        for (name, value) in [
+            ("header_timeout_secs", sv.header_timeout_secs),
+            ("max_connections", sv.max_connections as u64),
+            (
+                "max_connections_per_address",
+                sv.max_connections_per_address as u64,
+            ),
+        ] {
+            if value == 0 {
+                return bad(format!(
+                    "server.{name} must be at least 1 (zero would refuse every connection)"
+                ));
+            }
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
@@ -563,6 +612,36 @@ mod tests {
                 .to_string();
             assert!(e.contains("writers"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_zero() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 10);
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.max_connections_per_address, 512);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(&f, "[server]\nheader_timeout_secs = 3\n").unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 3);
+        for key in [
+            "header_timeout_secs",
+            "max_connections",
+            "max_connections_per_address",
+        ] {
+            std::fs::write(&f, format!("[server]\n{key} = 0\n")).unwrap();
+            let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("server.{key} must be at least 1")),
+                "{e}"
+            );
+        }
+        std::fs::write(&f, "[server]\nmax_conections = 5\n").unwrap();
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
 pub mod reach;
+pub mod server;
 pub mod sqlite_direct;
 pub mod store;
 pub mod survey;

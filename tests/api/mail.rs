@@ -776,13 +776,14 @@ both_mail!(
     }
 );
 
-/// Reset requests share the sign-in limit (per address and per account): a client cannot make
-/// the server mail address after address.
+/// Reset requests share the sign-in failure counts (per account and address, per address): a
+/// client cannot make the server mail address after address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_reset_requests_are_rate_limited() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.rate_limit.enabled = true;
         c.rate_limit.logins_per_minute = 2;
+        c.rate_limit.address_logins_per_minute = 2;
     })
     .await;
     add_user(&app, "moi@cand.vn", "ward:00004").await;
