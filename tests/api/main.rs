@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod crash;
 mod fuzz;
+mod imports;
 mod instances;
 mod integrity;
 mod mail;
