@@ -2,6 +2,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod ballots;
 pub mod csvio;
 pub mod exports;
 pub mod feedback;

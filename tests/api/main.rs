@@ -10,6 +10,7 @@ mod conns;
 mod crash;
 mod exports;
 mod fuzz;
+mod imports;
 mod instances;
 mod integrity;
 mod mail;
