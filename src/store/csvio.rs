@@ -138,7 +138,7 @@ fn group_digits(n: usize, sep: char) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -497,7 +497,10 @@ pub fn read_text_file(path: &std::path::Path) -> Result<String, LineErrors> {
 mod tests {
     use super::*;
 
-    fn rows(text: &str) -> Vec<Result<(usize, usize, Vec<String>), String>> {
+    /// A record as the tests compare it: first line, last line, fields; or the error.
+    type Seen = Result<(usize, usize, Vec<String>), String>;
+
+    fn rows(text: &str) -> Vec<Seen> {
         let mut r = CsvReader::new(text.as_bytes());
         let mut out = Vec::new();
         while let Some(row) = r.next_row() {
@@ -509,11 +512,7 @@ mod tests {
         out
     }
 
-    fn ok(
-        line: usize,
-        last: usize,
-        fields: &[&str],
-    ) -> Result<(usize, usize, Vec<String>), String> {
+    fn ok(line: usize, last: usize, fields: &[&str]) -> Seen {
         Ok((line, last, fields.iter().map(|s| s.to_string()).collect()))
     }
 
