@@ -132,7 +132,8 @@ pub async fn verify(file: &Path, catalog: &Catalog) -> Result<Verified, BackupEr
     tokio::task::spawn_blocking(move || integrity(&path))
         .await
         .map_err(|e| BackupError::Failed(format!("the check stopped: {e}")))??;
-    let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:".to_string());
+    // The URL names the file; the options set it again as a path, whatever its characters.
+    let mut opts = sea_orm::ConnectOptions::new(format!("sqlite://{}", file.display()));
     let path = file.to_path_buf();
     opts.sqlx_logging(false)
         .max_connections(1)

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod backup;
 mod browser;
 mod cli;
 mod crash;
@@ -13,6 +14,8 @@ mod mail;
 mod mailsink;
 mod measure;
 mod migrations;
+mod ops;
+mod prometheus;
 mod public;
 mod rollup_props;
 mod serverproc;
