@@ -69,9 +69,30 @@ pub(crate) fn partial_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Ends a backup written to `partial` (`made` says whether that worked): publishes it as `out`,
+/// or removes what there is of it.
+pub(crate) fn finish(
+    partial: &Path,
+    out: &Path,
+    started: std::time::Instant,
+    made: Result<(), BackupError>,
+) -> Result<Written, BackupError> {
+    match made.and_then(|()| publish(partial, out)) {
+        Ok(bytes) => Ok(Written {
+            path: out.to_path_buf(),
+            bytes,
+            took: started.elapsed(),
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(partial);
+            Err(e)
+        }
+    }
+}
+
 /// Flushes `partial` to disk, renames it to `out` and flushes the folder, so that `out` is
 /// either the whole backup or absent after a crash.
-pub(crate) fn publish(partial: &Path, out: &Path) -> Result<u64, BackupError> {
+fn publish(partial: &Path, out: &Path) -> Result<u64, BackupError> {
     let file = std::fs::File::open(partial).map_err(io(partial))?;
     file.sync_all().map_err(io(partial))?;
     let bytes = file.metadata().map_err(io(partial))?.len();

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::process::Command;
 
-use super::{BackupError, Written, partial_path, publish};
+use super::{BackupError, Written, finish, partial_path};
 
 /// The first bytes of a `pg_dump -Fc` file.
 pub const MAGIC: &[u8; 5] = b"PGDMP";
@@ -137,25 +137,16 @@ pub async fn dump(url: &str, out: &Path) -> Result<Written, BackupError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_installed("pg_dump")),
         Err(e) => return Err(BackupError::Failed(format!("cannot run pg_dump: {e}"))),
     };
-    if !output.status.success() {
-        let _ = std::fs::remove_file(&partial);
-        return Err(BackupError::Failed(format!(
+    let made = if output.status.success() {
+        Ok(())
+    } else {
+        Err(BackupError::Failed(format!(
             "pg_dump failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    match publish(&partial, out) {
-        Ok(bytes) => Ok(Written {
-            path: out.to_path_buf(),
-            bytes,
-            took: started.elapsed(),
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
+        )))
+    };
+    finish(&partial, out, started, made)
 }
 
 /// Checks that `file` is a whole `pg_dump -Fc` archive: `pg_restore --list` reads its table of

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{BackupError, Written, io, partial_path, publish};
+use super::{BackupError, Written, finish, io, partial_path};
 use crate::survey::catalog::Catalog;
 
 /// The first 16 bytes of every SQLite database file.
@@ -60,19 +60,7 @@ pub fn backup(db: &Path, out: &Path) -> Result<Written, BackupError> {
     if partial.exists() {
         std::fs::remove_file(&partial).map_err(io(&partial))?;
     }
-    let copied = copy(&src, &partial);
-    let written = copied.and_then(|()| publish(&partial, out));
-    match written {
-        Ok(bytes) => Ok(Written {
-            path: out.to_path_buf(),
-            bytes,
-            took: started.elapsed(),
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
+    finish(&partial, out, started, copy(&src, &partial))
 }
 
 fn copy(src: &Connection, partial: &Path) -> Result<(), BackupError> {
