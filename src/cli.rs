@@ -69,6 +69,24 @@ pub enum Command {
     },
     /// Printable A4 posters with QR codes: `posters --province 01 --out DIR`, `posters revoke ID`.
     Posters(PostersArgs),
+    /// Backups: `backup --out FILE` takes one while the server runs; `backup verify FILE` checks one.
+    Backup(BackupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// The file to write: a SQLite database, or a `pg_dump -Fc` archive on PostgreSQL.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Check a backup: SQLite's integrity check and the `index verify` comparison on it.
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,6 +298,18 @@ pub async fn run(cli: Cli) -> ExitCode {
         }) => crate::reach::write_posters(config, &province, &out).await,
         Command::Posters(_) => {
             fail("use `hailong posters --province CODE --out DIR` or `hailong posters revoke ID`")
+        }
+        Command::Backup(BackupArgs {
+            command: Some(BackupCommand::Verify { file }),
+            ..
+        }) => crate::backup::verify_command(&config, &file).await,
+        Command::Backup(BackupArgs {
+            command: None,
+            out: Some(out),
+        }) => crate::backup::backup_command(&config, &out).await,
+        Command::Backup(_) => {
+            eprintln!("error: use `hailong backup --out FILE` or `hailong backup verify FILE`");
+            ExitCode::from(2)
         }
     }
 }

@@ -52,6 +52,11 @@ pub struct Config {
     pub integrity: IntegrityConfig,
     /// E-mail: retries, alerts, follow-ups, links.
     pub mail: MailConfig,
+    /// `HAILONG_METRICS_LISTEN`: the address of the Prometheus `/metrics` listener, apart from
+    /// the public one; unset (the default) means no metrics are kept or served.
+    pub metrics_listen: Option<String>,
+    /// Backups `serve` takes and rotates itself (see docs/deployment.md).
+    pub backup: BackupConfig,
     /// How connections are served: the header timeout and the connection caps.
     pub server: ServerConfig,
 }
@@ -77,6 +82,30 @@ impl Default for ServerConfig {
             header_timeout_secs: 10,
             max_connections: 10_000,
             max_connections_per_address: 512,
+        }
+    }
+}
+
+/// `[backup]`: scheduled backups taken by `serve`; off while `dir` is unset.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// The folder the backups are written to (`hailong-YYYYMMDDTHHMMSSZ.db`, or `.dump` on
+    /// PostgreSQL); unset: `serve` takes none.
+    pub dir: Option<PathBuf>,
+    /// Hours between two backups; the first is taken at start when the newest in `dir` is
+    /// older than that.
+    pub every_hours: u32,
+    /// How many backups are kept: after each one the oldest beyond this are deleted.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            every_hours: 24,
+            keep: 7,
         }
     }
 }
@@ -235,6 +264,8 @@ impl Default for Config {
             integrity: IntegrityConfig::default(),
             mail: MailConfig::default(),
             server: ServerConfig::default(),
+            metrics_listen: None,
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -364,6 +395,9 @@ impl Config {
                     "HAILONG_PG_WRITERS must be a number of writers from 1 to {MAX_PG_WRITERS}, not `{v}`"
                 ))
             })?;
+        }
+        if let Some(v) = get("HAILONG_METRICS_LISTEN") {
+            cfg.metrics_listen = Some(v).filter(|v| !v.trim().is_empty());
         }
         cfg.validate()?;
         Ok(cfg)
@@ -505,6 +539,23 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
         }
+        if let Some(m) = &self.metrics_listen
+            && m.parse::<std::net::SocketAddr>().is_err()
+        {
+            return bad(format!(
+                "HAILONG_METRICS_LISTEN `{m}` is not HOST:PORT (e.g. 127.0.0.1:9464)"
+            ));
+        }
+        let b = &self.backup;
+        if b.every_hours == 0 || b.every_hours > 24 * 366 || b.keep == 0 {
+            return bad(format!(
+                "backup: every_hours must be from 1 to 8784 and keep at least 1 (got every_hours = {}, keep = {})",
+                b.every_hours, b.keep
+            ));
+        }
+        if b.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return bad("backup.dir must name a folder (leave it out to take no backups)".into());
+        }
         if !(1..=MAX_PG_WRITERS).contains(&self.pg_writers) {
             return bad(format!(
                 "pg_writers must be from 1 to {MAX_PG_WRITERS}, not {}",
@@ -642,6 +693,34 @@ mod tests {
             Config::load_from(Some(&f), &[]),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn metrics_and_backups_are_checked() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.backup, BackupConfig::default());
+        let c =
+            Config::load_from(None, &env(&[("HAILONG_METRICS_LISTEN", "127.0.0.1:9464")])).unwrap();
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        let e = Config::load_from(None, &env(&[("HAILONG_METRICS_LISTEN", "9464")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HAILONG_METRICS_LISTEN"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "[backup]\ndir = \"/var/backups/hailong\"\nevery_hours = 6\nkeep = 28\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.backup.dir, Some(PathBuf::from("/var/backups/hailong")));
+        assert_eq!((c.backup.every_hours, c.backup.keep), (6, 28));
+        for bad in ["every_hours = 0", "keep = 0", "dir = \"\"", "often = 1"] {
+            std::fs::write(&f, format!("[backup]\n{bad}\n")).unwrap();
+            assert!(Config::load_from(Some(&f), &[]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod intake;
 pub mod mail;
 pub mod measure;
+pub mod monitor;
 pub mod period;
 pub mod privacy;
 pub mod qr;

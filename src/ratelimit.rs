@@ -155,6 +155,8 @@ pub enum ClientKey {
 pub struct Bounded<K: Hash + Eq + Clone> {
     quota: Quota,
     inner: RwLock<Arc<DefaultKeyedRateLimiter<K>>>,
+    /// Counts the refusals (`hailong_rate_limited_total`; a no-op without metrics).
+    refused: metrics::Counter,
 }
 
 impl<K: Hash + Eq + Clone> Bounded<K> {
@@ -162,6 +164,7 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
         Bounded {
             quota,
             inner: RwLock::new(Arc::new(DefaultKeyedRateLimiter::keyed(quota))),
+            refused: metrics::Counter::noop(),
         }
     }
 
@@ -175,9 +178,10 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
     /// `Ok` and one cell used, or `Err(wait)`.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
         let limiter = self.current();
-        limiter
-            .check_key(key)
-            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+        limiter.check_key(key).map_err(|not_until| {
+            self.refused.increment(1);
+            not_until.wait_time_from(limiter.clock().now())
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -355,6 +359,16 @@ impl Limiters {
             None => format!("ip:{}", crate::privacy::keys::client_prefix(ip)),
         };
         self.api.check(&key).map_err(RetryAfter)
+    }
+
+    /// Counts each limiter's refusals in `metrics`, labelled with its `[rate_limit]` name.
+    pub fn count_refusals(&mut self, metrics: &crate::monitor::Metrics) {
+        self.pages.refused = metrics.rate_limited("pages");
+        self.address_pages.refused = metrics.rate_limited("address_pages");
+        self.submissions.refused = metrics.rate_limited("submissions");
+        self.address_submissions.refused = metrics.rate_limited("address_submissions");
+        self.logins.refused = metrics.rate_limited("logins");
+        self.api.refused = metrics.rate_limited("api");
     }
 
     /// Bounds the limiters' memory; `serve` runs this every few seconds.

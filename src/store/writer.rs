@@ -315,9 +315,11 @@ async fn commit(
         Some(&app.writer.caches),
     )
     .await?;
+    let took = started.elapsed();
+    app.metrics.batch(batch.len(), took);
     tracing::debug!(
         size = batch.len(),
-        us = started.elapsed().as_micros() as u64,
+        us = took.as_micros() as u64,
         "batch committed"
     );
     stats.batches.fetch_add(1, Ordering::Relaxed);

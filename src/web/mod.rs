@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::monitor::track,
+        ))
         .with_state(state)
 }
 

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub db_url: String,
     pub dir: tempfile::TempDir,
     pub state: AppState,
+    /// The `/metrics` listener, when the configuration sets `metrics_listen`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pg_drop: Option<(String, String)>,
@@ -152,6 +154,7 @@ impl TestApp {
         tweak(&mut cfg);
         let app = App::build(cfg).await.expect("the app builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.state();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(app.run_until(async {
@@ -168,6 +171,7 @@ impl TestApp {
             db_url,
             dir,
             state,
+            metrics_addr,
             shutdown: Some(tx),
             handle: Some(handle),
             pg_drop,

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alert_cap;
+mod backup;
 mod browser;
 mod cli;
 mod conns;
@@ -17,6 +18,8 @@ mod mail;
 mod mailsink;
 mod measure;
 mod migrations;
+mod ops;
+mod prometheus;
 mod public;
 mod rollup_props;
 mod serverproc;
