@@ -1,4 +1,4 @@
-//! E-mail (issue 6) against a real SMTP server on loopback (`mailsink`): each message kind
+//! E-mail against a real SMTP server on loopback (`mailsink`): each message kind
 //! arrives with the right recipient, subject and body; with the server stopped messages wait
 //! in the outbox and arrive once it is back; two workers on one database send each message
 //! once; a message that keeps failing is marked failed and shown to the ministry. Snapshots of
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, postgres_url};
+use crate::helpers::{Backend, TestApp};
 use crate::mailsink::{Parsed, SmtpSink, parse};
 use crate::staff::{add_user, hidden_csrf, signed_in};
 
@@ -46,10 +46,8 @@ macro_rules! both_mail {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(hailong_postgres), ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL")]
             async fn postgres() {
-                if postgres_url(concat!(module_path!(), "::postgres")).is_none() {
-                    return;
-                }
                 let mut sink = SmtpSink::start().await;
                 let app = spawn_mailing(Backend::Postgres, &sink, $tweak).await;
                 run(&app, &mut sink).await;
@@ -433,10 +431,11 @@ async fn two_workers_send_each_message_once_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn two_workers_send_each_message_once_postgres() {
-    if postgres_url("two_workers_send_each_message_once_postgres").is_none() {
-        return;
-    }
     two_workers(Backend::Postgres).await;
 }
 
