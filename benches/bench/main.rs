@@ -1,4 +1,4 @@
-//! The benchmark harness of issue 7: `cargo run --release --bin bench [-- OPTIONS]`.
+//! The benchmark harness: `cargo run --release -p hailong-bench --bin bench [-- OPTIONS]`.
 //!
 //! It builds the release `hailong` and the bare axum yardstick (`benches/bare.rs`), starts them
 //! on loopback with a fresh database and `HAILONG_RATE_LIMIT=off`, drives them with wrk
@@ -6,7 +6,7 @@
 //! survey page requests/s and p99; durable submissions/s and p99 on SQLite and PostgreSQL;
 //! satisfaction and ranking read latency with 1,000,000 stored responses next to a naive
 //! recompute from raw rows; the servers' peak RSS; and every throughput as a ratio to the bare
-//! endpoint measured in the same run, against the targets of issue 7.
+//! endpoint measured in the same run, against its targets (benches/README.md).
 
 mod data;
 mod import;
@@ -14,7 +14,7 @@ mod load;
 mod server;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -25,7 +25,7 @@ use hailong::store::figures::MeasureCtx;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 #[derive(Parser, Debug)]
-#[command(name = "bench", about = "Hài Lòng benchmark harness (issue 7)")]
+#[command(name = "bench", about = "Hài Lòng benchmark harness")]
 struct Args {
     /// Seconds per load scenario (after a one-second warm-up).
     #[arg(long, default_value_t = 10)]
@@ -267,7 +267,11 @@ fn median(values: &[f64]) -> f64 {
 }
 
 async fn run(args: Args) -> Result<Report, String> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // This package lives in `benches/` of the repository.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("no repository folder")?;
     let import_only = args.only.as_deref() == Some("import");
     if !import_only {
         load::ensure_wrk()?;

@@ -1,4 +1,4 @@
-//! The staff console (issue 4): accounts, sessions, CSRF, the login rate limit, role scopes on
+//! The staff console: accounts, sessions, CSRF, the login rate limit, role scopes on
 //! every staff route, the ward inbox and exports.
 
 use crate::both;
