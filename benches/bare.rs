@@ -1,4 +1,4 @@
-//! The yardstick of `cargo run --release --bin bench`: the barest axum 0.8 server, serving a
+//! The yardstick of `cargo run --release -p hailong-bench --bin bench`: the barest axum 0.8 server, serving a
 //! 3 KB static page on `GET /` and parsing a 17-field form into a 303 on `POST /s/{ward_code}`.
 //! Every throughput the harness reports for Hài Lòng is also given as a ratio to this.
 //!

@@ -50,6 +50,8 @@ pub struct Inner {
     pub heavy_reads: tokio::sync::Semaphore,
     /// Rankings being computed: requests for the same province and period that arrive while
     /// one is computed wait for it and share its result instead of computing it again.
+    /// Prometheus metrics (kept only with `HAILONG_METRICS_LISTEN`).
+    pub metrics: crate::monitor::Metrics,
     rankings:
         std::sync::Mutex<std::collections::HashMap<(String, crate::period::Period), RankingFlight>>,
 }
@@ -143,6 +145,8 @@ impl std::ops::Deref for AppState {
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    /// The `/metrics` listener, with `HAILONG_METRICS_LISTEN`.
+    metrics_listener: Option<TcpListener>,
 }
 
 /// Loads and validates every survey file, with the problems listed.
@@ -197,7 +201,12 @@ impl App {
         let secrets = crate::privacy::keys::Secrets::load(&db)
             .await
             .context("cannot read or create the server keys")?;
-        let limiters = crate::ratelimit::Limiters::new(&config.rate_limit);
+        let metrics = match config.metrics_listen {
+            Some(_) => crate::monitor::Metrics::on(),
+            None => crate::monitor::Metrics::off(),
+        };
+        let mut limiters = crate::ratelimit::Limiters::new(&config.rate_limit);
+        limiters.count_refusals(&metrics);
         if !config.rate_limit.enabled {
             tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
         }
@@ -222,15 +231,34 @@ impl App {
             pages: Default::default(),
             results: Default::default(),
             heavy_reads: tokio::sync::Semaphore::new(HEAVY_READS),
+            metrics,
             rankings: Default::default(),
         }));
         // Bound last, so that a connection is accepted only once everything else is ready.
         let listener = TcpListener::bind(&state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let metrics_listener = match &state.config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (HAILONG_METRICS_LISTEN) for the metrics")
+            })?),
+            None => None,
+        };
+        warn_loopback_base_url(&state.config, &listener);
         crate::store::writer::Writer::start(&state.0, pending);
         spawn_unit_refresh(&state.0);
-        Ok(App { listener, state })
+        Ok(App {
+            listener,
+            state,
+            metrics_listener,
+        })
+    }
+
+    /// The address of the `/metrics` listener, with `HAILONG_METRICS_LISTEN`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -251,7 +279,7 @@ impl App {
         let router = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "serving");
         // Background work: bound the rate limiters' memory, purge old contact e-mails.
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(crate::ratelimit::housekeeping_loop(
                 self.state.clone(),
                 std::time::Duration::from_secs(10),
@@ -266,11 +294,22 @@ impl App {
                 self.state.mail.clone(),
             )),
         ];
-        let served = axum::serve(
+        if let Some(l) = self.metrics_listener {
+            tracing::info!(addr = %l.local_addr()?, "serving metrics on /metrics");
+            let every = std::time::Duration::from_secs(10);
+            tasks.extend(crate::monitor::spawn(&self.state, l, every));
+        }
+        tasks.push(tokio::spawn(crate::backup::schedule::run(
+            self.state.config.database_url.clone(),
+            self.state.config.backup.clone(),
+        )));
+                let served = crate::server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            &self.state.config.server,
+            self.state.limiters.rule.proxies.clone(),
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         for t in &tasks {
             t.abort();
@@ -280,6 +319,42 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Warns when the server listens on a public address while `base_url` still names the local
+/// machine: QR codes, posters and e-mail links would then point residents and staff at
+/// their own device.
+fn warn_loopback_base_url(config: &Config, listener: &TcpListener) {
+    let Ok(addr) = listener.local_addr() else {
+        return;
+    };
+    if addr.ip().is_loopback() || !base_url_is_loopback(&config.base_url) {
+        return;
+    }
+    tracing::warn!(
+        listen = %addr,
+        base_url = %config.base_url,
+        "the server listens on a non-loopback address but HAILONG_BASE_URL is a loopback address: \
+         QR codes, posters and the links in e-mails will point at the reader's own device and not \
+         work; set HAILONG_BASE_URL to the public address, e.g. https://hailong.example.vn"
+    );
+}
+
+/// Whether the host of `url` is `localhost` or a loopback address.
+pub fn base_url_is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Completes on Ctrl-C or SIGTERM. The signals are caught from this call on, not from the
@@ -318,5 +393,30 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             let _ = tokio::signal::ctrl_c().await;
         }
         tracing::info!("shutting down: finishing in-flight requests");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_base_urls_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "https://LOCALHOST:8443/x",
+            "http://[::1]:8080/",
+            "http://127.1.2.3",
+            "http://app.localhost",
+        ] {
+            assert!(super::base_url_is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://hailong.example.vn",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]/",
+            "http://localhost.example.vn",
+        ] {
+            assert!(!super::base_url_is_loopback(url), "{url}");
+        }
     }
 }

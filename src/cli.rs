@@ -69,6 +69,24 @@ pub enum Command {
     },
     /// Printable A4 posters with QR codes: `posters --province 01 --out DIR`, `posters revoke ID`.
     Posters(PostersArgs),
+    /// Backups: `backup --out FILE` takes one while the server runs; `backup verify FILE` checks one.
+    Backup(BackupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// The file to write: a SQLite database, or a `pg_dump -Fc` archive on PostgreSQL.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Check a backup: SQLite's integrity check and the `index verify` comparison on it.
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,7 +135,13 @@ pub enum SurveysCommand {
 pub enum UnitsCommand {
     /// Import (insert or update) units from a CSV with columns
     /// province_code,province_name,province_type,ward_code,ward_name,ward_type.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Allow a unit that has responses, staff or posters to move to another province
+        /// (each move is audited); without it such a file is refused.
+        #[arg(long)]
+        allow_move: bool,
+    },
     /// Population margins.
     Margins {
         #[command(subcommand)]
@@ -275,12 +299,25 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Posters(_) => {
             fail("use `hailong posters --province CODE --out DIR` or `hailong posters revoke ID`")
         }
+        Command::Backup(BackupArgs {
+            command: Some(BackupCommand::Verify { file }),
+            ..
+        }) => crate::backup::verify_command(&config, &file).await,
+        Command::Backup(BackupArgs {
+            command: None,
+            out: Some(out),
+        }) => crate::backup::backup_command(&config, &out).await,
+        Command::Backup(_) => {
+            eprintln!("error: use `hailong backup --out FILE` or `hailong backup verify FILE`");
+            ExitCode::from(2)
+        }
     }
 }
 
 async fn serve(config: Config) -> ExitCode {
     // Caught before the server listens (see `shutdown_signal`).
     let shutdown = crate::app::shutdown_signal();
+    crate::server::raise_open_file_limit(config.server.max_connections);
     let app = match crate::app::App::build(config).await {
         Ok(app) => app,
         Err(e) => return fail(format!("{e:#}")),

@@ -8,17 +8,12 @@ use std::process::ExitCode;
 use crate::cli::{MarginsCommand, UnitsCommand};
 use crate::config::Config;
 use crate::store::csvio::{LineErrors, read_csv, read_text_file};
-use crate::store::responses::Channel;
-use crate::store::{self, units};
+use crate::store::{self, ballots, units};
 
 fn report(file: &Path, errors: &LineErrors) -> ExitCode {
-    eprintln!("{}: nothing was imported:", file.display());
-    for (line, msg) in &errors.0 {
-        if *line == 0 {
-            eprintln!("  {msg}");
-        } else {
-            eprintln!("  line {line}: {msg}");
-        }
+    eprintln!("{}: không nhập gì / nothing was imported:", file.display());
+    for line in errors.to_string().lines() {
+        eprintln!("  {line}");
     }
     ExitCode::from(1)
 }
@@ -39,17 +34,33 @@ pub async fn units(config: Config, command: UnitsCommand) -> ExitCode {
         Err(code) => return code,
     };
     match command {
-        UnitsCommand::Import { file } => {
+        UnitsCommand::Import { file, allow_move } => {
             let rows = match read_text_file(&file).and_then(|t| units::parse_units(&t)) {
                 Ok(rows) => rows,
                 Err(e) => return report(&file, &e),
             };
-            match units::upsert_units(&db, &rows).await {
-                Ok(n) => {
-                    println!("imported {n} units from {}", file.display());
+            use crate::store::unit_moves::{ImportError, import_units};
+            match import_units(&db, &rows, allow_move, "cli").await {
+                Ok(moves) => {
+                    for m in &moves {
+                        println!("moved {m}");
+                    }
+                    println!("imported {} units from {}", rows.len(), file.display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
+                Err(ImportError::Refused(held)) => {
+                    eprintln!(
+                        "{}: nothing was imported: these units have responses, staff or posters \
+                         and would move to another province (không nhập gì: các đơn vị sau đã có \
+                         dữ liệu và sẽ chuyển sang tỉnh/thành khác); give --allow-move to move them:",
+                        file.display()
+                    );
+                    for m in &held {
+                        eprintln!("  {m}");
+                    }
+                    ExitCode::from(1)
+                }
+                Err(ImportError::Db(e)) => {
                     eprintln!("error: nothing was imported: {e}");
                     ExitCode::from(1)
                 }
@@ -80,7 +91,8 @@ pub async fn units(config: Config, command: UnitsCommand) -> ExitCode {
     }
 }
 
-/// `hailong responses import FILE.csv`: paper ballots, channel `paper`.
+/// `hailong responses import FILE.csv`: paper ballots, channel `paper`, streamed (see
+/// `store::ballots`).
 pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
     let catalog = match crate::app::load_catalog(&config) {
         Ok(c) => c,
@@ -100,20 +112,12 @@ pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
         Ok(db) => db,
         Err(code) => return code,
     };
-    let text = match read_text_file(file) {
-        Ok(t) => t,
-        Err(e) => return report(file, &e),
-    };
     let known: HashSet<String> = match units::all_units(&db).await {
         Ok(u) => u.into_iter().map(|u| u.code).collect(),
         Err(e) => {
             eprintln!("error: cannot read the units: {e}");
             return ExitCode::from(1);
         }
-    };
-    let batch = match parse_ballots(survey, &known, &text) {
-        Ok(b) => b,
-        Err(e) => return report(file, &e),
     };
     let tera = match crate::templates::load() {
         Ok(t) => t,
@@ -127,93 +131,28 @@ pub async fn import_responses(config: Config, file: &Path) -> ExitCode {
         base_url: &config.base_url,
         cfg: &config.mail,
     };
+    let rules = ballots::BallotRules::new(survey, &known);
     // Paper ballots alert the ward's officers like online responses (one alert per ward).
-    match store::write_batch_mailing(&db, &batch, &config.integrity, &mail).await {
-        Ok(receipts) => {
-            println!(
-                "imported {} paper ballots from {}",
-                receipts.len(),
-                file.display()
-            );
+    match ballots::import_file(&db, &rules, file, &config.integrity, &mail).await {
+        Ok(n) => {
+            println!("imported {n} paper ballots from {}", file.display());
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Err(ballots::ImportError::Lines(e)) => report(file, &e),
+        Err(ballots::ImportError::Db(e)) => {
             eprintln!("error: nothing was imported: {e}");
             ExitCode::from(1)
         }
     }
 }
 
-/// Parses a paper-ballot file into responses ready to store; every bad line is named.
+/// Parses a paper-ballot text into responses ready to store; every bad line is named.
 pub fn parse_ballots(
     survey: &crate::survey::definition::Survey,
     known_wards: &HashSet<String>,
     text: &str,
 ) -> Result<Vec<store::responses::NewResponse>, LineErrors> {
-    const FIXED: [&str; 4] = ["ward_code", "submitted_at", "sex", "age"];
-    let table = read_csv(text, &FIXED)?;
-    let question_ids: HashSet<&str> = survey.questions.iter().map(|q| q.id.as_str()).collect();
-    let mut errors = LineErrors::default();
-    for col in &table.header {
-        if !FIXED.contains(&col.as_str()) && !question_ids.contains(col.as_str()) {
-            errors.push(
-                1,
-                format!("column `{col}` is not a question of survey {}", survey.id),
-            );
-        }
-        if col == "contact_email" || col == "contact_consent" {
-            errors.push(
-                1,
-                format!("column `{col}` cannot be imported from paper ballots"),
-            );
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut out = Vec::with_capacity(table.records.len());
-    for rec in &table.records {
-        let line = rec.line;
-        let ward = rec.get("ward_code").trim().to_string();
-        if !known_wards.contains(&ward) {
-            errors.push(line, format!("unknown ward_code `{ward}`"));
-        }
-        let when = rec.get("submitted_at").trim();
-        let Some(submitted_at) = crate::period::parse_instant(when) else {
-            errors.push(
-                line,
-                format!("submitted_at `{when}` is not an ISO 8601 date or date-time"),
-            );
-            continue;
-        };
-        if submitted_at > chrono::Utc::now() + chrono::Duration::days(1) {
-            errors.push(line, format!("submitted_at `{when}` is in the future"));
-        }
-        let pairs: Vec<(String, String)> = table
-            .header
-            .iter()
-            .filter(|c| !matches!(c.as_str(), "ward_code" | "submitted_at"))
-            .map(|c| (c.clone(), rec.get(c).trim().to_string()))
-            .collect();
-        match crate::intake::parse(survey, &pairs, crate::survey::answers::Mode::Paper) {
-            Ok(valid) => out.push(crate::intake::new_response(
-                survey,
-                &valid,
-                &ward,
-                Channel::Paper,
-                submitted_at,
-            )),
-            Err(e) => {
-                for fe in &e.errors {
-                    errors.push(line, format!("{}: {}", fe.question, fe.message.en));
-                }
-            }
-        }
-    }
-    if out.is_empty() && errors.is_empty() {
-        errors.push(1, "the file has no ballots".into());
-    }
-    errors.into_result(out)
+    ballots::parse_text(&ballots::BallotRules::new(survey, known_wards), text)
 }
 
 /// One criterion value to store.
@@ -246,25 +185,40 @@ pub fn parse_scores(
         let line = rec.line;
         let ward = rec.get("ward_code").trim().to_string();
         if !known_wards.contains(&ward) {
-            errors.push(line, format!("unknown ward_code `{ward}`"));
+            errors.push2(
+                line,
+                format!("ward_code `{ward}` không có trong danh sách đơn vị"),
+                format!("unknown ward_code `{ward}`"),
+            );
         }
         let period_text = rec.get("period").trim();
         let period = match crate::period::Period::parse(period_text) {
             Ok(p) => Some(p),
             Err(e) => {
-                errors.push(line, e.to_string());
+                errors.push2(
+                    line,
+                    format!(
+                        "period `{period_text}` không hợp lệ — giá trị cho phép: YYYY-Qn hoặc YYYY-MM"
+                    ),
+                    e.to_string(),
+                );
                 None
             }
         };
         let criterion = rec.get("criterion").trim().to_string();
         if criterion == crate::measure::score::SATISFACTION {
-            errors.push(
+            errors.push2(
                 line,
-                "criterion `satisfaction` is computed from the survey, not imported".into(),
+                "tiêu chí `satisfaction` được tính từ phiếu khảo sát, không nhập",
+                "criterion `satisfaction` is computed from the survey, not imported",
             );
         } else if !entered.contains(&criterion.as_str()) {
-            errors.push(
+            errors.push2(
                 line,
+                format!(
+                    "tiêu chí `{criterion}` không có — giá trị cho phép: {}",
+                    entered.join(", ")
+                ),
                 format!(
                     "unknown criterion `{criterion}` (configured: {})",
                     entered.join(", ")
@@ -275,8 +229,9 @@ pub fn parse_scores(
         let value = match value_text.parse::<f64>() {
             Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Some(v),
             _ => {
-                errors.push(
+                errors.push2(
                     line,
+                    format!("value `{value_text}` không phải số từ 0 đến 100"),
                     format!("value `{value_text}` is not a number from 0 to 100"),
                 );
                 None
@@ -284,7 +239,11 @@ pub fn parse_scores(
         };
         if let (Some(period), Some(value)) = (period, value) {
             if let Some(first) = seen.insert((ward.clone(), period, criterion.clone()), line) {
-                errors.push(line, format!("repeats line {first}"));
+                errors.push2(
+                    line,
+                    format!("lặp lại dòng {first}"),
+                    format!("repeats line {first}"),
+                );
             }
             out.push(CriterionValue {
                 ward_code: ward,
@@ -295,7 +254,7 @@ pub fn parse_scores(
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(1, "the file has no values".into());
+        errors.push2(1, "tệp không có giá trị nào", "the file has no values");
     }
     errors.into_result(out)
 }

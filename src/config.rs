@@ -54,7 +54,40 @@ pub struct Config {
     pub mail: MailConfig,
     /// What the public pages say about who runs the survey and whom to ask.
     pub public: PublicConfig,
+    /// `HAILONG_METRICS_LISTEN`: the address of the Prometheus `/metrics` listener, apart from
+    /// the public one; unset (the default) means no metrics are kept or served.
+    pub metrics_listen: Option<String>,
+    /// Backups `serve` takes and rotates itself (see docs/deployment.md).
+    pub backup: BackupConfig,
+    /// How connections are served: the header timeout and the connection caps.
+    pub server: ServerConfig,
 }
+
+/// `[server]`: how connections are served (docs/hardening.md, "Connections").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Seconds a client has to send a request's complete headers; a connection that has not
+    /// is closed. It also bounds how long an idle keep-alive connection stays open.
+    pub header_timeout_secs: u64,
+    /// Open connections at most; past this a new connection is closed at once.
+    pub max_connections: usize,
+    /// Open connections from one client address (an IPv4 address, an IPv6 /64) at most; past
+    /// this a new connection from it is closed at once. `rate_limit.trusted_proxies` are
+    /// capped only by `max_connections`.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            max_connections: 10_000,
+            max_connections_per_address: 512,
+        }
+    }
+}
+
 
 /// `[public]`: the issuing unit shown on every survey page, and a contact line, per province
 /// if wanted:
@@ -129,6 +162,30 @@ impl PublicConfig {
             line(&format!("provinces.\"{code}\".contact"), &p.contact, 300)?;
         }
         Ok(())
+    }
+}
+
+/// `[backup]`: scheduled backups taken by `serve`; off while `dir` is unset.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// The folder the backups are written to (`hailong-YYYYMMDDTHHMMSSZ.db`, or `.dump` on
+    /// PostgreSQL); unset: `serve` takes none.
+    pub dir: Option<PathBuf>,
+    /// Hours between two backups; the first is taken at start when the newest in `dir` is
+    /// older than that.
+    pub every_hours: u32,
+    /// How many backups are kept: after each one the oldest beyond this are deleted.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            every_hours: 24,
+            keep: 7,
+        }
     }
 }
 
@@ -218,8 +275,12 @@ pub struct RateLimitConfig {
     /// Page views per address per second, whatever the cookies, and the burst.
     pub address_pages_per_second: u32,
     pub address_pages_burst: u32,
-    /// Staff login attempts per minute, per address and per account.
+    /// Wrong staff passwords per minute for one account from one address (all may come at
+    /// once); then that account waits at that address. A right password is not counted.
     pub logins_per_minute: u32,
+    /// Wrong staff passwords per minute from one address over every account; then that
+    /// address waits. Failures never make a right password from another address wait.
+    pub address_logins_per_minute: u32,
     /// JSON API requests per minute, per API token (or per address without one).
     pub api_per_minute: u32,
     /// The header a trusted reverse proxy puts the client address in (e.g. `X-Forwarded-For`,
@@ -284,6 +345,9 @@ impl Default for Config {
             integrity: IntegrityConfig::default(),
             mail: MailConfig::default(),
             public: PublicConfig::default(),
+            server: ServerConfig::default(),
+            metrics_listen: None,
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -319,6 +383,7 @@ impl Default for RateLimitConfig {
             address_pages_per_second: 100,
             address_pages_burst: 300,
             logins_per_minute: 10,
+            address_logins_per_minute: 30,
             api_per_minute: 120,
             trusted_proxy_header: None,
             trusted_proxies: Vec::new(),
@@ -414,6 +479,9 @@ impl Config {
                 ))
             })?;
         }
+        if let Some(v) = get("HAILONG_METRICS_LISTEN") {
+            cfg.metrics_listen = Some(v).filter(|v| !v.trim().is_empty());
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -472,6 +540,7 @@ impl Config {
             r.address_pages_per_second,
             r.address_pages_burst,
             r.logins_per_minute,
+            r.address_logins_per_minute,
             r.api_per_minute,
         ]
         .contains(&0)
@@ -539,8 +608,40 @@ impl Config {
                 self.mail_from
             ));
         }
+        let sv = &self.server;
+        for (name, value) in [
+            ("header_timeout_secs", sv.header_timeout_secs),
+            ("max_connections", sv.max_connections as u64),
+            (
+                "max_connections_per_address",
+                sv.max_connections_per_address as u64,
+            ),
+        ] {
+            if value == 0 {
+                return bad(format!(
+                    "server.{name} must be at least 1 (zero would refuse every connection)"
+                ));
+            }
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024".into());
+        }
+        if let Some(m) = &self.metrics_listen
+            && m.parse::<std::net::SocketAddr>().is_err()
+        {
+            return bad(format!(
+                "HAILONG_METRICS_LISTEN `{m}` is not HOST:PORT (e.g. 127.0.0.1:9464)"
+            ));
+        }
+        let b = &self.backup;
+        if b.every_hours == 0 || b.every_hours > 24 * 366 || b.keep == 0 {
+            return bad(format!(
+                "backup: every_hours must be from 1 to 8784 and keep at least 1 (got every_hours = {}, keep = {})",
+                b.every_hours, b.keep
+            ));
+        }
+        if b.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return bad("backup.dir must name a folder (leave it out to take no backups)".into());
         }
         if !(1..=MAX_PG_WRITERS).contains(&self.pg_writers) {
             return bad(format!(
@@ -648,6 +749,64 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("writers"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_zero() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 10);
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.max_connections_per_address, 512);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(&f, "[server]\nheader_timeout_secs = 3\n").unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.server.header_timeout_secs, 3);
+        for key in [
+            "header_timeout_secs",
+            "max_connections",
+            "max_connections_per_address",
+        ] {
+            std::fs::write(&f, format!("[server]\n{key} = 0\n")).unwrap();
+            let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("server.{key} must be at least 1")),
+                "{e}"
+            );
+        }
+        std::fs::write(&f, "[server]\nmax_conections = 5\n").unwrap();
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn metrics_and_backups_are_checked() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.backup, BackupConfig::default());
+        let c =
+            Config::load_from(None, &env(&[("HAILONG_METRICS_LISTEN", "127.0.0.1:9464")])).unwrap();
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        let e = Config::load_from(None, &env(&[("HAILONG_METRICS_LISTEN", "9464")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HAILONG_METRICS_LISTEN"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "[backup]\ndir = \"/var/backups/hailong\"\nevery_hours = 6\nkeep = 28\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.backup.dir, Some(PathBuf::from("/var/backups/hailong")));
+        assert_eq!((c.backup.every_hours, c.backup.keep), (6, 28));
+        for bad in ["every_hours = 0", "keep = 0", "dir = \"\"", "often = 1"] {
+            std::fs::write(&f, format!("[backup]\n{bad}\n")).unwrap();
+            assert!(Config::load_from(Some(&f), &[]).is_err(), "{bad}");
         }
     }
 

@@ -3,20 +3,24 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod csvout;
 pub mod db;
 pub mod entities;
 pub mod error;
 pub mod intake;
 pub mod mail;
 pub mod measure;
+pub mod monitor;
 pub mod period;
 pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
 pub mod reach;
+pub mod server;
 pub mod sqlite_direct;
 pub mod store;
 pub mod survey;

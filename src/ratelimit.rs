@@ -1,7 +1,7 @@
 //! Rate limits (SPEC §6), with governor.
 //!
 //! Every request is keyed by the device cookie when it carries one the server signed, else by
-//! the client address; a generous per-address ceiling sits above the per-device limits, so that
+//! the client address (a staff console page with a live session, by that session); a generous per-address ceiling sits above the per-device limits, so that
 //! fifty residents with their own phones behind one carrier address all get through while a
 //! client flooding without cookies (or minting cookies) is held back. The client address is the
 //! TCP peer, or — only when the peer is one of `trusted_proxies` — the address the proxy put in
@@ -142,9 +142,11 @@ fn parse_forwarded_ip(s: &str) -> Option<IpAddr> {
     s.parse::<SocketAddr>().ok().map(|a| canonical(a.ip()))
 }
 
-/// What a request is keyed by: its signed device cookie, or its address.
+/// What a request is keyed by: its staff session (console pages), its signed device cookie,
+/// or its address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClientKey {
+    Session(String),
     Device(String),
     Address(String),
 }
@@ -153,6 +155,8 @@ pub enum ClientKey {
 pub struct Bounded<K: Hash + Eq + Clone> {
     quota: Quota,
     inner: RwLock<Arc<DefaultKeyedRateLimiter<K>>>,
+    /// Counts the refusals (`hailong_rate_limited_total`; a no-op without metrics).
+    refused: metrics::Counter,
 }
 
 impl<K: Hash + Eq + Clone> Bounded<K> {
@@ -160,6 +164,7 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
         Bounded {
             quota,
             inner: RwLock::new(Arc::new(DefaultKeyedRateLimiter::keyed(quota))),
+            refused: metrics::Counter::noop(),
         }
     }
 
@@ -173,9 +178,10 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
     /// `Ok` and one cell used, or `Err(wait)`.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
         let limiter = self.current();
-        limiter
-            .check_key(key)
-            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+        limiter.check_key(key).map_err(|not_until| {
+            self.refused.increment(1);
+            not_until.wait_time_from(limiter.clock().now())
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -229,8 +235,8 @@ pub struct Limiters {
     pub submissions: Bounded<(ClientKey, String)>,
     /// Submissions per (address, ward), whatever the cookies.
     pub address_submissions: Bounded<(IpAddr, String)>,
-    /// Staff logins, per address and per account (lower-cased e-mail).
-    pub logins: Bounded<String>,
+    /// Staff sign-in failures, per (account, address) and per address.
+    pub logins: crate::auth::lockout::LoginFailures,
     /// JSON API calls per token hash (or per address).
     pub api: Bounded<String>,
 }
@@ -275,7 +281,10 @@ impl Limiters {
             )),
             submissions: Bounded::new(per_minute(cfg.submissions_per_minute)),
             address_submissions: Bounded::new(per_minute(cfg.address_submissions_per_minute)),
-            logins: Bounded::new(per_minute(cfg.logins_per_minute)),
+            logins: crate::auth::lockout::LoginFailures::new(
+                cfg.logins_per_minute,
+                cfg.address_logins_per_minute,
+            ),
             api: Bounded::new(per_minute(cfg.api_per_minute)),
         }
     }
@@ -311,17 +320,33 @@ impl Limiters {
         )
     }
 
-    /// One staff login attempt for `email` from `ip` (for the staff console).
-    pub fn check_login(&self, ip: IpAddr, email: &str) -> Result<(), RetryAfter> {
+    /// Before checking a staff password for `email` from `ip`: `Ok(None)` when limits are
+    /// off, the attempt to report with [`Limiters::login_succeeded`] when the password is
+    /// right, or how long to wait when this account has failed too often from this address,
+    /// or this address too often over every account.
+    pub fn begin_login(
+        &self,
+        ip: IpAddr,
+        email: &str,
+    ) -> Result<Option<crate::auth::lockout::LoginAttempt>, RetryAfter> {
         if !self.enabled {
-            return Ok(());
+            return Ok(None);
         }
         self.logins
-            .check(&format!("ip:{}", crate::privacy::keys::client_prefix(ip)))
-            .map_err(RetryAfter)?;
-        self.logins
-            .check(&format!("account:{}", email.trim().to_lowercase()))
+            .begin(
+                &email.trim().to_lowercase(),
+                &crate::privacy::keys::client_prefix(ip),
+                std::time::Instant::now(),
+            )
+            .map(Some)
             .map_err(RetryAfter)
+    }
+
+    /// The password of a [`Limiters::begin_login`] attempt was right: it is no failure.
+    pub fn login_succeeded(&self, attempt: Option<crate::auth::lockout::LoginAttempt>) {
+        if let Some(a) = attempt {
+            self.logins.succeeded(a, std::time::Instant::now());
+        }
     }
 
     /// One JSON API call with the bearer token `token` (or, without one, from `ip`).
@@ -336,13 +361,24 @@ impl Limiters {
         self.api.check(&key).map_err(RetryAfter)
     }
 
+    /// Counts each limiter's refusals in `metrics`, labelled with its `[rate_limit]` name.
+    pub fn count_refusals(&mut self, metrics: &crate::monitor::Metrics) {
+        self.pages.refused = metrics.rate_limited("pages");
+        self.address_pages.refused = metrics.rate_limited("address_pages");
+        self.submissions.refused = metrics.rate_limited("submissions");
+        self.address_submissions.refused = metrics.rate_limited("address_submissions");
+        self.logins.refused = metrics.rate_limited("logins");
+        self.api.refused = metrics.rate_limited("api");
+    }
+
     /// Bounds the limiters' memory; `serve` runs this every few seconds.
     pub fn housekeeping(&self) {
         self.pages.housekeeping(self.max_keys);
         self.address_pages.housekeeping(self.max_keys);
         self.submissions.housekeeping(self.max_keys);
         self.address_submissions.housekeeping(self.max_keys);
-        self.logins.housekeeping(self.max_keys);
+        self.logins
+            .housekeeping(self.max_keys, std::time::Instant::now());
         self.api.housekeeping(self.max_keys);
     }
 
@@ -406,7 +442,7 @@ fn peer_of(req: &Request) -> Option<SocketAddr> {
 }
 
 /// Middleware on every route (`web::router` adds it once): page views for the public pages and
-/// the staff console, API calls per bearer token (or address) for `/api/`; static files and the
+/// the staff console (per session when signed in), API calls per bearer token (or address) for `/api/`; static files and the
 /// health check are not limited. It also puts the [`Client`] into the request's extensions.
 pub async fn page_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -424,7 +460,15 @@ pub async fn page_limit(State(state): State<AppState>, mut req: Request, next: N
             .map(str::trim);
         state.limiters.check_api(token, client.ip)
     } else {
-        state.limiters.check_page(&client.key(), client.ip)
+        // Signed-in staff are limited per session (an office behind one address does not share
+        // one allowance); the per-address ceiling still holds.
+        let session = if state.limiters.enabled {
+            crate::web::staff::session_limit_key(&state, &mut req).await
+        } else {
+            None
+        };
+        let key = session.map_or_else(|| client.key(), ClientKey::Session);
+        state.limiters.check_page(&key, client.ip)
     };
     if let Err(wait) = checked {
         return wait.into_response();
@@ -504,21 +548,25 @@ mod tests {
     fn logins_and_api_tokens_are_limited_separately() {
         let cfg = RateLimitConfig {
             logins_per_minute: 3,
+            address_logins_per_minute: 5,
             api_per_minute: 2,
             ..Default::default()
         };
         let l = Limiters::new(&cfg);
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(l.check_login(ip, "a@x.vn").is_ok());
+            assert!(l.begin_login(ip, "a@x.vn").unwrap().is_some());
         }
-        let wait = l.check_login(ip, "A@x.vn").unwrap_err();
+        let wait = l
+            .begin_login(ip, "A@x.vn")
+            .err()
+            .expect("the account waits here");
         assert!(wait.seconds() >= 1);
-        // Another address, another account: fine.
-        assert!(
-            l.check_login("198.51.100.2".parse().unwrap(), "b@x.vn")
-                .is_ok()
-        );
+        // The same account from another address: fine, and a right password is no failure.
+        let other: IpAddr = "198.51.100.2".parse().unwrap();
+        for _ in 0..10 {
+            l.login_succeeded(l.begin_login(other, "a@x.vn").unwrap());
+        }
         assert!(l.check_api(Some("tok1"), ip).is_ok());
         assert!(l.check_api(Some("tok1"), ip).is_ok());
         assert!(l.check_api(Some("tok1"), ip).is_err());
@@ -529,7 +577,7 @@ mod tests {
             ..Default::default()
         });
         for _ in 0..10 {
-            assert!(off.check_login(ip, "a@x.vn").is_ok());
+            assert!(off.begin_login(ip, "a@x.vn").unwrap().is_none());
         }
     }
 

@@ -71,12 +71,15 @@ pub async fn issue_tokens(
         Ok(t) => t,
         Err(e) => return fail(format!("no token was issued: {e}")),
     };
-    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut out = match crate::csvout::CsvOut::new(std::io::stdout().lock()) {
+        Ok(out) => out,
+        Err(_) => return fail("cannot write to standard output"),
+    };
     let mut header = vec!["ward_code", "url", "expires_at"];
     if qr_dir.is_some() {
         header.push("qr_file");
     }
-    if out.write_record(&header).is_err() {
+    if out.text_row(&header).is_err() {
         return fail("cannot write to standard output");
     }
     let expiry = expires_at.map(|e| e.to_rfc3339()).unwrap_or_default();
@@ -94,7 +97,7 @@ pub async fn issue_tokens(
             }
             rec.push(name);
         }
-        if out.write_record(&rec).is_err() {
+        if out.text_row(&rec).is_err() {
             return fail("cannot write to standard output");
         }
     }

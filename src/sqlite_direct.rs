@@ -255,11 +255,20 @@ pub fn take_unsynced() -> Option<Durable> {
 /// second than SQLite's 1,000 (three alternating pairs of 8 s runs); 32,000, with the restart
 /// below at 128,000, 4.5 % more than 8,000 and 32,000, and a p99 of 4.4 ms instead of 5.3 ms
 /// (four alternating pairs of 8 s runs on a fresh database; 16,000 and 64,000 fell between).
+#[cfg(not(test))]
 const CHECKPOINT_PAGES: i32 = 32000;
+/// A hundredth in unit tests, so that the test of checkpoints and restarts writes a few
+/// megabytes instead of a gigabyte (the ratio to [`RESTART_PAGES`] is kept).
+#[cfg(test)]
+const CHECKPOINT_PAGES: i32 = 320;
 
 /// WAL pages (512 MB) after which the writer starts the WAL again from its beginning. The WAL
 /// file keeps that size once reached; after a crash SQLite reads it through once to recover.
+#[cfg(not(test))]
 const RESTART_PAGES: i32 = 128_000;
+/// A hundredth in unit tests, as [`CHECKPOINT_PAGES`].
+#[cfg(test)]
+const RESTART_PAGES: i32 = 1280;
 
 /// Pages the writer copies itself, at most, to start the WAL again (see [`Checkpoints`]).
 const CATCH_UP_PAGES: i64 = 256;

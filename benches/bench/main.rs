@@ -1,4 +1,4 @@
-//! The benchmark harness of issue 7: `cargo run --release --bin bench [-- OPTIONS]`.
+//! The benchmark harness: `cargo run --release -p hailong-bench --bin bench [-- OPTIONS]`.
 //!
 //! It builds the release `hailong` and the bare axum yardstick (`benches/bare.rs`), starts them
 //! on loopback with a fresh database and `HAILONG_RATE_LIMIT=off`, drives them with wrk
@@ -6,15 +6,16 @@
 //! survey page requests/s and p99; durable submissions/s and p99 on SQLite and PostgreSQL;
 //! satisfaction and ranking read latency with 1,000,000 stored responses next to a naive
 //! recompute from raw rows; the servers' peak RSS; and every throughput as a ratio to the bare
-//! endpoint measured in the same run, against the targets of issue 7.
+//! endpoint measured in the same run, against its targets (benches/README.md).
 
 mod data;
+mod import;
 mod load;
 mod results;
 mod server;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -25,7 +26,7 @@ use hailong::store::figures::MeasureCtx;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 #[derive(Parser, Debug)]
-#[command(name = "bench", about = "Hài Lòng benchmark harness (issue 7)")]
+#[command(name = "bench", about = "Hài Lòng benchmark harness")]
 struct Args {
     /// Seconds per load scenario (after a one-second warm-up).
     #[arg(long, default_value_t = 10)]
@@ -64,6 +65,15 @@ struct Args {
     /// over the first `--wards` wards.
     #[arg(long)]
     only_results: bool,
+    /// Run only this scenario: `import` (paper ballots through `hailong responses import`).
+    #[arg(long, value_parser = ["import"])]
+    only: Option<String>,
+    /// Skip the import scenario in a full run.
+    #[arg(long)]
+    skip_import: bool,
+    /// Paper ballots in the import scenario's file.
+    #[arg(long, default_value_t = 1_000_000)]
+    import_ballots: u64,
 }
 
 #[derive(Default)]
@@ -262,8 +272,15 @@ fn median(values: &[f64]) -> f64 {
 }
 
 async fn run(args: Args) -> Result<Report, String> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    load::ensure_wrk()?;
+    // This package lives in `benches/` of the repository.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or("no repository folder")?;
+    let import_only = args.only.as_deref() == Some("import");
+    if !import_only {
+        load::ensure_wrk()?;
+    }
     let (hailong_bin, bare_bin) = if args.no_build {
         let dir = std::env::current_exe()
             .map_err(|e| e.to_string())?
@@ -285,6 +302,12 @@ async fn run(args: Args) -> Result<Report, String> {
             .map(|u| u.ward_code.clone())
             .collect();
         results::scenario(&args, &repo, &work, &hailong_bin, &bare_bin, &wards)
+    } else if import_only {
+        let mut r = Report::default();
+        match imports(&mut r, &args, &repo, &work, &hailong_bin).await {
+            Ok(()) => Ok(r),
+            Err(e) => Err(e),
+        }
     } else {
         scenarios(&args, &repo, &work, &hailong_bin, &bare_bin).await
     };
@@ -300,13 +323,7 @@ async fn scenarios(
     bare_bin: &Path,
 ) -> Result<Report, String> {
     let mut r = Report::default();
-    let units = hailong::store::units::parse_units(hailong::store::units::SHIPPED_UNITS_CSV)
-        .map_err(|e| e.to_string())?;
-    let wards: Vec<String> = units
-        .iter()
-        .take(args.wards)
-        .map(|u| u.ward_code.clone())
-        .collect();
+    let wards = bench_wards(args)?;
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     r.line(format!(
         "Hài Lòng benchmark — {} s per scenario, wrk {} threads × {} connections, {} CPUs, loopback, load generator on the same cores",
@@ -355,12 +372,7 @@ async fn scenarios(
     r.rss("hailong (survey page)", rss);
 
     // Durable submissions, in rounds: the bare form, SQLite, PostgreSQL, one after the other.
-    let pg_admin = args
-        .postgres
-        .clone()
-        .or_else(|| std::env::var("HAILONG_BENCH_POSTGRES_URL").ok())
-        .or_else(|| std::env::var("HAILONG_TEST_POSTGRES_URL").ok())
-        .filter(|u| !u.is_empty());
+    let pg_admin = pg_admin(args);
     let pg = match &pg_admin {
         Some(admin) => {
             let name = format!("hailong_bench_{}", std::process::id());
@@ -412,9 +424,33 @@ async fn scenarios(
     if !args.skip_reads {
         reads(&mut r, args, repo, work, hailong_bin, &wards).await?;
     }
+    if !args.skip_import {
+        imports(&mut r, args, repo, work, hailong_bin).await?;
+    }
     let peak = r.peak_rss_mb;
     r.target("peak RSS of any server, MB", peak, peak < 200.0, "< 200 MB");
     Ok(r)
+}
+
+/// The first `args.wards` wards of the shipped unit list.
+fn bench_wards(args: &Args) -> Result<Vec<String>, String> {
+    let units = hailong::store::units::parse_units(hailong::store::units::SHIPPED_UNITS_CSV)
+        .map_err(|e| e.to_string())?;
+    Ok(units
+        .iter()
+        .take(args.wards)
+        .map(|u| u.ward_code.clone())
+        .collect())
+}
+
+/// The PostgreSQL server the harness may use: `--postgres`, `HAILONG_BENCH_POSTGRES_URL` or
+/// `HAILONG_TEST_POSTGRES_URL`.
+fn pg_admin(args: &Args) -> Option<String> {
+    args.postgres
+        .clone()
+        .or_else(|| std::env::var("HAILONG_BENCH_POSTGRES_URL").ok())
+        .or_else(|| std::env::var("HAILONG_TEST_POSTGRES_URL").ok())
+        .filter(|u| !u.is_empty())
 }
 
 /// One round's loads: the bare form, then submissions on SQLite and on PostgreSQL (if any).
@@ -641,6 +677,85 @@ async fn drop_pg(admin: &str, name: &str) {
             .await;
         db.close().await.ok();
     }
+}
+
+/// The import scenario: `args.import_ballots` paper ballots through `hailong responses import`
+/// on SQLite (and PostgreSQL when given), each followed by `hailong index verify`, against the
+/// 200 MB peak memory target.
+async fn imports(
+    r: &mut Report,
+    args: &Args,
+    repo: &Path,
+    work: &Path,
+    bin: &Path,
+) -> Result<(), String> {
+    let wards = bench_wards(args)?;
+    let file = work.join("ballots.csv");
+    let started = Instant::now();
+    let bytes = import::write_ballots(&file, &wards, args.import_ballots)?;
+    r.line(format!(
+        "\nimport: {} paper ballots over {} wards, {:.1} MB of CSV (written in {:.1} s)",
+        args.import_ballots,
+        wards.len(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    ));
+    let mut targets = vec![(
+        "SQLite".to_string(),
+        format!("sqlite://{}?mode=rwc", work.join("import.db").display()),
+        None,
+    )];
+    if let Some(admin) = pg_admin(args) {
+        let name = format!("hailong_import_{}", std::process::id());
+        let url = create_pg(&admin, &name).await?;
+        targets.push(("PostgreSQL".into(), url, Some((admin, name))));
+    }
+    let mut result = Ok(());
+    for (backend, url, _) in &targets {
+        let done = import::run(bin, repo, work, url, &file);
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        r.line(format!(
+            "  {backend}: {} in {:.1} s ({:.0} ballots/s, {:.1} MB/s), peak RSS {:.1} MB",
+            done.stdout,
+            done.seconds,
+            done.ballots as f64 / done.seconds,
+            done.bytes as f64 / 1e6 / done.seconds,
+            done.peak_rss_mb
+        ));
+        if done.ballots != args.import_ballots {
+            r.misses.push(format!(
+                "{backend} import stored {} of {} ballots",
+                done.ballots, args.import_ballots
+            ));
+        }
+        r.target(
+            &format!("{backend} import peak RSS, MB"),
+            done.peak_rss_mb,
+            done.peak_rss_mb < 200.0,
+            "< 200 MB",
+        );
+        match verify(bin, repo, work, url) {
+            Ok(line) => r.line(format!("  {backend}: hailong index verify: {line}")),
+            Err(e) => {
+                r.line(format!("  {e}"));
+                r.misses
+                    .push(format!("{backend} import: index verify failed"));
+            }
+        }
+    }
+    for (_, _, pg) in &targets {
+        if let Some((admin, name)) = pg {
+            drop_pg(admin, name).await;
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+    result
 }
 
 async fn reads(

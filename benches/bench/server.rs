@@ -107,7 +107,18 @@ pub fn build(repo: &Path) -> Result<(PathBuf, PathBuf), String> {
     eprintln!("building the release binaries (hailong, bare)…");
     let status = Command::new(cargo)
         .current_dir(repo)
-        .args(["build", "--release", "--bin", "hailong", "--bin", "bare"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "hailong",
+            "--bin",
+            "hailong",
+            "-p",
+            "hailong-bench",
+            "--bin",
+            "bare",
+        ])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

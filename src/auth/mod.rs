@@ -1,6 +1,8 @@
 //! Staff authentication: argon2id passwords, server-side sessions, CSRF tokens, role scopes,
 //! the login rate limit and API tokens.
 
+pub mod lockout;
+pub mod login_csrf;
 pub mod password;
 pub mod scope;
 pub mod session;

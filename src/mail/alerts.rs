@@ -153,8 +153,32 @@ struct AlertCtx<'a> {
     unit_title: String,
     unit_en: &'static str,
     inbox_url: String,
+    /// The first [`MAX_ITEMS`] items.
     items: &'a [AlertItem],
-    count: usize,
+    /// How many responses alert, in Vietnamese and English digit grouping ("20.000", "20,000").
+    count_vi: String,
+    count_en: String,
+    /// How many are not listed (0 when all are), likewise.
+    more: usize,
+    more_vi: String,
+    more_en: String,
+}
+
+/// The most items an alert lists; the rest are counted and left to the inbox, so that an alert
+/// about 20,000 low ballots stays a few kilobytes (it was 17 MB).
+pub const MAX_ITEMS: usize = 20;
+
+/// `n` with its digits grouped by three with `sep`: `grouped(19980, '.')` is "19.980".
+fn grouped(n: usize, sep: char) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// One stored response with its id and receipt, for [`enqueue_alerts`].
@@ -202,8 +226,11 @@ pub async fn enqueue_alerts(
         }
         let items: Vec<AlertItem> = alerting
             .iter()
+            .take(MAX_ITEMS)
             .map(|(s, basis)| alert_item(mail, s, basis))
             .collect();
+        let count = alerting.len();
+        let more = count - items.len();
         let unit = crate::store::units::find_unit(db, ward_code).await?;
         let (name, kind, unit_title) = unit
             .map(|u| {
@@ -222,7 +249,11 @@ pub async fn enqueue_alerts(
             unit_en,
             inbox_url: format!("{}/staff/wards/{ward_code}/feedback", base(mail.base_url)),
             items: &items,
-            count: items.len(),
+            count_vi: grouped(count, '.'),
+            count_en: grouped(count, ','),
+            more,
+            more_vi: grouped(more, '.'),
+            more_en: grouped(more, ','),
         };
         for o in officers {
             let mut msg = render(mail.tera, "ward_alert", &o.email, &ctx)
@@ -329,6 +360,15 @@ mod tests {
         assert_eq!(reasons(&other, &calm), ["keyword=TỐT"]);
         assert_eq!(reasons(&other, &r), ["overall=1"]);
         assert_eq!(reasons(&cfg, &r).len(), 3);
+    }
+
+    #[test]
+    fn counts_are_grouped_by_three() {
+        assert_eq!(grouped(0, '.'), "0");
+        assert_eq!(grouped(999, '.'), "999");
+        assert_eq!(grouped(1000, '.'), "1.000");
+        assert_eq!(grouped(19_980, '.'), "19.980");
+        assert_eq!(grouped(1_234_567, ','), "1,234,567");
     }
 
     #[test]

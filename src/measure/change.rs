@@ -14,17 +14,37 @@ pub struct Welch {
     pub p: f64,
 }
 
+/// With no spread in either period, index differences up to this are taken as none.
+pub const CERTAIN_DIFFERENCE: f64 = 1e-9;
+
 /// Step 8: Welch t-test between the current period (I₁, v₁, n₁) and the previous one
 /// (I₀, v₀, n₀), where v is the variance of the index from step 5 (already divided by n):
 /// t = (I₁ − I₀)/√(v₁ + v₀), df = (v₁ + v₀)²/(v₁²/(n₁ − 1) + v₀²/(n₀ − 1)),
 /// p = 2·P(T_df > |t|).
 ///
-/// `None` when it cannot be computed: n₁ < 2 or n₀ < 2, a non-finite input, a negative
-/// variance, or v₁ + v₀ = 0.
+/// When v₁ + v₀ = 0 (no spread in either period) the difference is certain: a difference
+/// larger than [`CERTAIN_DIFFERENCE`] has t = ±∞ and p = 0, none has t = 0 and p = 1 (df is
+/// then infinite).
+///
+/// `None` when it cannot be computed: n₁ < 2 or n₀ < 2, a non-finite input or a negative
+/// variance.
 pub fn welch(i1: f64, v1: f64, n1: i64, i0: f64, v0: f64, n0: i64) -> Option<Welch> {
     let finite = [i1, v1, i0, v0].iter().all(|x| x.is_finite());
-    if !finite || n1 < 2 || n0 < 2 || v1 < 0.0 || v0 < 0.0 || v1 + v0 <= 0.0 {
+    if !finite || n1 < 2 || n0 < 2 || v1 < 0.0 || v0 < 0.0 {
         return None;
+    }
+    if v1 + v0 == 0.0 {
+        let d = i1 - i0;
+        let (t, p) = if d.abs() > CERTAIN_DIFFERENCE {
+            (d.signum() * f64::INFINITY, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
+        return Some(Welch {
+            t,
+            df: f64::INFINITY,
+            p,
+        });
     }
     let t = (i1 - i0) / (v1 + v0).sqrt();
     let df = (v1 + v0).powi(2) / (v1 * v1 / (n1 - 1) as f64 + v0 * v0 / (n0 - 1) as f64);

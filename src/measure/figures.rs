@@ -22,13 +22,18 @@ pub enum Status {
     InsufficientData,
 }
 
+/// Tolerance of the status thresholds: an n_eff within this of a threshold counts as reaching
+/// it (n_eff is a ratio of float sums, so 30 identical weights can give 29.999999999999996).
+pub const STATUS_TOLERANCE: f64 = 1e-9;
+
 /// Step 7: status from the index's n_eff. n_eff < `insufficient_below` (30) is
-/// `insufficient_data`, n_eff < `published_from` (50) `low_reliability`, else `published`.
-/// A non-finite n_eff is `insufficient_data`.
+/// `insufficient_data`, n_eff < `published_from` (50) `low_reliability`, else `published`,
+/// each compared with a tolerance of [`STATUS_TOLERANCE`]. A non-finite n_eff is
+/// `insufficient_data`.
 pub fn status(n_eff: f64, cfg: &MethodConfig) -> Status {
-    if !n_eff.is_finite() || n_eff < cfg.insufficient_below {
+    if !n_eff.is_finite() || n_eff < cfg.insufficient_below - STATUS_TOLERANCE {
         Status::InsufficientData
-    } else if n_eff < cfg.published_from {
+    } else if n_eff < cfg.published_from - STATUS_TOLERANCE {
         Status::LowReliability
     } else {
         Status::Published
@@ -53,6 +58,8 @@ pub struct WardFigures {
     pub weighting: Weighting,
     /// Step 7, from `n_eff`.
     pub status: Status,
+    /// Step 5: I alone, defined from n = 1; `None` when nobody is counted or Σw = 0.
+    pub point: Option<f64>,
     /// Step 5: I with its t interval clamped to [0, 100]; `None` when n < 2 or Σw = 0.
     pub index: Option<Interval>,
     /// Step 5: v = n/(n−1)·Σw²(S − I)²/(Σw)²; `None` with `index`.
@@ -221,6 +228,7 @@ pub fn figures(
         n_eff,
         weighting,
         status: status(n_eff, cfg),
+        point: score.mean(),
         index: index.map(|(iv, _)| iv),
         variance: index.map(|(_, v)| v),
         satisfied_share: share_interval(&moments(rollup, rollup::OVERALL, &w)),

@@ -43,10 +43,14 @@ pub struct Shrinkage {
     pub excluded: Vec<String>,
 }
 
+/// Shrunken estimates this close to each other tie.
+pub const THETA_TIE: f64 = 1e-9;
+
 /// Step 9: with w_j = 1/v_j, ȳ_FE = Σw_j y_j/Σw_j, Q = Σw_j(y_j − ȳ_FE)²,
 /// τ² = max(0, (Q − (k − 1))/(Σw − Σw²/Σw)) (0 when k = 1),
 /// μ = Σ(y_j/(v_j + τ²))/Σ(1/(v_j + τ²)), B_j = v_j/(v_j + τ²),
-/// θ_j = B_j·μ + (1 − B_j)·y_j; rank by θ descending.
+/// θ_j = B_j·μ + (1 − B_j)·y_j; rank by θ descending, θ within [`THETA_TIE`] of each other
+/// tying (ties: higher raw index, then ward code).
 pub fn shrinkage(wards: &[WardEstimate]) -> Shrinkage {
     let (ok, bad): (Vec<&WardEstimate>, Vec<&WardEstimate>) = wards
         .iter()
@@ -92,12 +96,22 @@ pub fn shrinkage(wards: &[WardEstimate]) -> Shrinkage {
             }
         })
         .collect();
-    ranked.sort_by(|a, b| {
-        b.theta
-            .total_cmp(&a.theta)
-            .then(b.index.total_cmp(&a.index))
-            .then_with(|| a.ward_code.cmp(&b.ward_code))
-    });
+    ranked.sort_by(|a, b| b.theta.total_cmp(&a.theta));
+    // θ values within THETA_TIE of their neighbour tie (two wards with identical answers can
+    // differ in the last bit); each run of ties is ordered by raw index, then ward code.
+    let mut start = 0;
+    while start < ranked.len() {
+        let mut end = start + 1;
+        while end < ranked.len() && ranked[end - 1].theta - ranked[end].theta <= THETA_TIE {
+            end += 1;
+        }
+        ranked[start..end].sort_by(|a, b| {
+            b.index
+                .total_cmp(&a.index)
+                .then_with(|| a.ward_code.cmp(&b.ward_code))
+        });
+        start = end;
+    }
     for (i, r) in ranked.iter_mut().enumerate() {
         r.rank = i + 1;
     }

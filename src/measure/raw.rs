@@ -187,6 +187,7 @@ pub fn figures(
         n_eff,
         weighting,
         status: status(n_eff, cfg),
+        point: i,
         index,
         variance,
         satisfied_share,

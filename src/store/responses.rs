@@ -185,9 +185,10 @@ pub async fn insert_batch_mailing(
         .collect())
 }
 
-/// What storing one response gave: its receipt, and the flag it was stored with, if any.
+/// What storing one response gave: its id and receipt, and the flag it was stored with, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    pub id: i64,
     pub receipt: String,
     pub flag: Option<String>,
 }
@@ -366,7 +367,8 @@ pub async fn insert_batch_outcomes(
     Ok(receipts
         .into_iter()
         .zip(flags)
-        .map(|(receipt, flag)| Outcome { receipt, flag })
+        .zip(stored_ids)
+        .map(|((receipt, flag), (id, _))| Outcome { id, receipt, flag })
         .collect())
 }
 

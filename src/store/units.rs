@@ -113,6 +113,16 @@ pub async fn upsert_units(
     rows: &[UnitRow],
 ) -> Result<usize, sea_orm::DbErr> {
     let txn = db.begin().await?;
+    write_units(&txn, rows).await?;
+    txn.commit().await?;
+    Ok(rows.len())
+}
+
+/// Inserts or updates the units and their provinces by code, in the caller's transaction.
+pub(crate) async fn write_units(
+    txn: &impl ConnectionTrait,
+    rows: &[UnitRow],
+) -> Result<(), sea_orm::DbErr> {
     let mut provinces: BTreeMap<&str, &UnitRow> = BTreeMap::new();
     for r in rows {
         provinces.entry(&r.province_code).or_insert(r);
@@ -132,7 +142,7 @@ pub async fn upsert_units(
                     .update_columns([province::Column::Name, province::Column::Kind])
                     .to_owned(),
             )
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
     let units: Vec<unit::ActiveModel> = rows
@@ -155,11 +165,10 @@ pub async fn upsert_units(
                     ])
                     .to_owned(),
             )
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    txn.commit().await?;
-    Ok(rows.len())
+    Ok(())
 }
 
 /// Loads the shipped list when the database has no units yet. Returns how many were loaded.

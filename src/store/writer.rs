@@ -43,6 +43,7 @@ pub struct Writer {
     tx: mpsc::Sender<Job>,
     stats: Arc<Stats>,
     caches: Arc<super::responses::BatchCaches>,
+    health: Arc<super::health::StoreHealth>,
 }
 
 /// Counters of what the writer committed.
@@ -148,6 +149,7 @@ impl Writer {
                 tx,
                 stats,
                 caches: Arc::default(),
+                health: Arc::default(),
             },
             Pending(starts),
         ))
@@ -166,6 +168,11 @@ impl Writer {
     /// What the writers have committed since the start.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Whether the last batch failed to store (see [`super::health`]).
+    pub fn health(&self) -> &super::health::StoreHealth {
+        &self.health
     }
 
     /// Stores `response` durably; returns after the commit.
@@ -207,8 +214,11 @@ async fn store(app: &Inner, db: &DatabaseConnection, jobs: &mut Vec<Job>, stats:
     let (batch, replies): (Vec<NewResponse>, Vec<_>) =
         jobs.drain(..).map(|j| (j.response, j.reply)).unzip();
     let (results, unflushed) = store_batch_unflushed(app, db, &batch, stats).await;
+    let health = app.writer.health.clone();
     let answer = move |flushed: Result<(), DbErr>| {
-        for (reply, result) in replies.into_iter().zip(after_flush(results, flushed)) {
+        let results = after_flush(results, flushed);
+        health.record_results(&results);
+        for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
     };
@@ -244,10 +254,12 @@ pub async fn store_batch(
     stats: &Stats,
 ) -> Vec<Result<Outcome, DbErr>> {
     let (results, unflushed) = store_batch_unflushed(app, db, batch, stats).await;
-    match unflushed {
+    let results = match unflushed {
         Some(durable) => after_flush(results, durable.flushed().await),
         None => results,
-    }
+    };
+    app.writer.health.record_results(&results);
+    results
 }
 
 /// As [`store_batch`], returning before SQLite's commits are flushed to disk, with what
@@ -303,9 +315,11 @@ async fn commit(
         Some(&app.writer.caches),
     )
     .await?;
+    let took = started.elapsed();
+    app.metrics.batch(batch.len(), took);
     tracing::debug!(
         size = batch.len(),
-        us = started.elapsed().as_micros() as u64,
+        us = took.as_micros() as u64,
         "batch committed"
     );
     stats.batches.fetch_add(1, Ordering::Relaxed);

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::measure::{ChangeFlag, Interval, METHOD_VERSION, Status, WardFigures};
+use crate::measure::{ChangeFlag, METHOD_VERSION, Status, WardFigures};
 use crate::period::Period;
 use crate::store::figures::{self, Granularity};
 use crate::store::units;
@@ -41,10 +41,12 @@ fn visible(caller: &Caller, status: Status) -> bool {
     caller.sees_all_values() || status != Status::InsufficientData
 }
 
-fn interval_json(iv: Option<Interval>, show: bool) -> Value {
-    match iv.filter(|_| show) {
-        Some(i) => json!({ "value": i.value, "ci_low": i.ci_low, "ci_high": i.ci_high }),
-        None => json!({ "value": null, "ci_low": null, "ci_high": null }),
+/// The index with its interval; a ward of one respondent has a value but no interval.
+fn interval_json(f: &WardFigures, show: bool) -> Value {
+    match (f.index, f.point) {
+        _ if !show => json!({ "value": null, "ci_low": null, "ci_high": null }),
+        (Some(i), _) => json!({ "value": i.value, "ci_low": i.ci_low, "ci_high": i.ci_high }),
+        (None, point) => json!({ "value": point, "ci_low": null, "ci_high": null }),
     }
 }
 
@@ -55,7 +57,7 @@ fn figures_json(f: &WardFigures, caller: &Caller) -> serde_json::Map<String, Val
     m.insert("n_eff".into(), json!(f.n_eff));
     m.insert("weighting".into(), json!(f.weighting));
     m.insert("status".into(), json!(f.status));
-    m.insert("index".into(), interval_json(f.index, show));
+    m.insert("index".into(), interval_json(f, show));
     let share = match f.satisfied_share.filter(|_| show) {
         Some((i, n)) => {
             json!({ "value": i.value, "ci_low": i.ci_low, "ci_high": i.ci_high, "n": n })
@@ -261,7 +263,7 @@ async fn ranking(
                 "rank_low": r.band.map(|b| b.rank_low),
                 "rank_high": r.band.map(|b| b.rank_high),
                 "shrunk": r.shrunk,
-                "index": interval_json(r.figures.index, show),
+                "index": interval_json(&r.figures, show),
                 "change": change_json(r.change),
             })
         })

@@ -24,6 +24,7 @@ pub mod public;
 pub mod reach;
 pub mod results;
 pub mod staff;
+pub mod stream;
 pub mod survey;
 
 /// The interface language: Vietnamese first, English with `?lang=en`.
@@ -59,11 +60,20 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::monitor::track,
+        ))
         .with_state(state)
 }
 
+/// 200 when the database answers and the last attempt to store did not fail; 503 otherwise
+/// (see `docs/hardening.md`, "Health").
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
+        Ok(()) if state.writer.health().is_failing() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "storing fails\n").into_response()
+        }
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database does not answer");

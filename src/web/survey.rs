@@ -343,7 +343,40 @@ fn bad_request(message: &str) -> Response {
     r
 }
 
+/// Marks the answer to a submission the writer stored: `true` when it was flagged.
+#[derive(Clone, Copy, Debug)]
+struct Stored(bool);
+
+/// A submission, counted in the metrics by what it came to.
 async fn submit(
+    state: State<AppState>,
+    client: Extension<Client>,
+    code: Path<String>,
+    q: Query<SurveyQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    use crate::monitor::Submission;
+    let metrics = state.metrics.clone();
+    let answered = store_submission(state, client, code, q, headers, body).await;
+    let status = match &answered {
+        Ok(r) => r.status(),
+        Err(e) => e.status(),
+    };
+    let stored = answered
+        .as_ref()
+        .ok()
+        .and_then(|r| r.extensions().get::<Stored>().copied());
+    match stored {
+        Some(Stored(false)) => metrics.submission(Submission::Counted),
+        Some(Stored(true)) => metrics.submission(Submission::Flagged),
+        None if status.is_client_error() => metrics.submission(Submission::Refused),
+        None => {}
+    }
+    answered
+}
+
+async fn store_submission(
     State(state): State<AppState>,
     Extension(client): Extension<Client>,
     Path(code): Path<String>,
@@ -445,18 +478,23 @@ async fn submit(
     // the commit: the redirect is sent only then.
     let outcome = state.writer.submit(new).await?;
     let receipt = outcome.receipt;
+    let stored = Stored(outcome.flag.is_some());
     // Two uses of one token at the same moment: the loser is stored flagged (never dropped)
     // and told, like any second use, that its answer is not counted.
     if channel == Channel::Token
         && outcome.flag.as_deref() == Some(crate::store::integrity::TOKEN_INVALID)
     {
-        return Ok(token_refused(TokenStatus::Used, lang));
+        let mut r = token_refused(TokenStatus::Used, lang);
+        r.extensions_mut().insert(stored);
+        return Ok(r);
     }
     let mut location = format!("/s/{}/thanks?r={receipt}", unit.code);
     if lang == Lang::En {
         location.push_str("&lang=en");
     }
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    r.extensions_mut().insert(stored);
+    Ok(r)
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::both;
 use crate::helpers::{repo_path, run_cli, stderr, stdout};
 
-/// The twelve respondents of the SPEC §5 reference vector as paper ballots, in 2026-Q1.
+/// The twelve respondents of the reference vector (docs/method.md) as paper ballots, in 2026-Q1.
 pub const REFERENCE_BALLOTS: &str = "\
 ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,used_procedures,p1,p2,overall,trust
 00004,2026-02-01,m,18-34,4,4,3,2,3,3,2,3,no,,,3,6
@@ -204,31 +204,16 @@ fn serve_fails_clearly_on_a_bad_database_or_a_busy_port() {
 #[test]
 fn graceful_shutdown_finishes_in_flight_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hailong"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("HAILONG_DATABASE_URL", &db)
-        .env("HAILONG_SURVEYS_DIR", repo_path("surveys"))
-        .env("HAILONG_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HAILONG_RATE_LIMIT", "off")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stream = None;
-    for _ in 0..200 {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            stream = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut s = stream.expect("server started");
+    // The server binds port 0 and logs its address; tower-http's debug line tells when a
+    // request's head has been read and handed to the router.
+    let server = crate::serverproc::start(
+        &db,
+        dir.path(),
+        &[("RUST_LOG", "warn,hailong=info,tower_http=debug")],
+    )
+    .ready();
+    let mut s = std::net::TcpStream::connect(server.addr).expect("connect to the server");
     let body = crate::public::VALID;
     let head = format!(
         "POST /s/00004 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -236,19 +221,21 @@ fn graceful_shutdown_finishes_in_flight_requests() {
     );
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(&body.as_bytes()[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    // SIGTERM while the request is in flight.
-    let kill = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    std::thread::sleep(Duration::from_millis(300));
+    let wait = Duration::from_secs(30);
+    server.wait_for_log(
+        "started processing request",
+        Some("tower_http::trace::on_request"),
+        wait,
+    );
+    // SIGTERM while the request is in flight (its body not yet complete).
+    server.sigterm();
+    server.wait_for_log("shutting down: finishing in-flight requests", None, wait);
     s.write_all(&body.as_bytes()[10..]).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 303"), "{resp}");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit {status:?}");
+    assert!(
+        server.exits_within(wait),
+        "the server exits with 0 after the request"
+    );
 }

@@ -1,4 +1,4 @@
-//! Crash safety (issue 7, part 5): `hailong serve` on a file database under continuous load is
+//! Crash safety (docs/durability.md): `hailong serve` on a file database under continuous load is
 //! killed with SIGKILL; after a restart on the same database every response whose receipt was
 //! acknowledged (a `303` to `/s/{ward}/thanks?r=RECEIPT`) is stored, and the rollups still
 //! equal a full recompute. Requests in flight at the kill may fail; that is allowed.
@@ -183,6 +183,10 @@ async fn acknowledged_responses_survive_sigkill_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn acknowledged_responses_survive_sigkill_postgres() {
     let Some(admin) = postgres_url("crash::acknowledged_responses_survive_sigkill_postgres") else {
         return;

@@ -1,4 +1,4 @@
-//! Several instances (issue 7, part 4): two `hailong serve` processes started at the same moment
+//! Several instances (docs/architecture.md): two `hailong serve` processes started at the same moment
 //! on one fresh PostgreSQL database (the start-up advisory lock keeps their migrations and
 //! first unit load apart), then: concurrent submissions to both are all stored; one device is
 //! counted once across instances; an invitation token raced on both is counted once; a staff
@@ -150,6 +150,7 @@ async fn count(
 macro_rules! on_two_instances {
     ($name:ident, $env:expr, |$pair:ident| $body:block) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[cfg_attr(not(hailong_postgres), ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL")]
         async fn $name() {
             let Some(admin) = postgres_url(concat!(module_path!(), "::", stringify!($name)))
             else {
@@ -396,6 +397,10 @@ on_two_instances!(
 const MAIL_CONFIG: &str = "[mail]\npoll_interval_ms = 20\nweekly_digest = false\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn two_workers_send_each_message_exactly_once() {
     let Some(admin) = postgres_url("instances::two_workers_send_each_message_exactly_once") else {
         return;

@@ -3,20 +3,30 @@
 
 mod helpers;
 
+mod alert_cap;
+mod backup;
 mod browser;
 mod cli;
+mod conns;
 mod crash;
+mod exports;
 mod fuzz;
+mod imports;
 mod instances;
 mod integrity;
 mod mail;
 mod mailsink;
 mod measure;
 mod migrations;
+mod ops;
+mod prometheus;
 mod public;
 mod results;
 mod rollup_props;
 mod serverproc;
+mod signin;
 mod staff;
 mod staff_browser;
+mod store_health;
+mod unit_moves;
 mod writer;

@@ -1,4 +1,4 @@
-//! The satisfaction measure over HTTP (SPEC §3 API, §5 method): paper ballots in, figures out.
+//! The satisfaction measure over HTTP (docs/api.md, docs/method.md): paper ballots in, figures out.
 
 use serde_json::Value;
 
@@ -150,10 +150,12 @@ async fn reference_vector_over_http_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn reference_vector_over_http_postgres() {
-    if crate::helpers::postgres_url("reference_vector_over_http_postgres").is_some() {
-        reference_vector_over_http(Backend::Postgres).await;
-    }
+    reference_vector_over_http(Backend::Postgres).await;
 }
 
 crate::both!(public_callers_get_nulls_when_insufficient, |app| {
@@ -357,10 +359,12 @@ async fn ranking_and_trend_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn ranking_and_trend_postgres() {
-    if crate::helpers::postgres_url("ranking_and_trend_postgres").is_some() {
-        ranking_and_trend(Backend::Postgres).await;
-    }
+    ranking_and_trend(Backend::Postgres).await;
 }
 
 crate::both!(scores_import_is_atomic, |app| {
@@ -383,4 +387,73 @@ crate::both!(scores_import_is_atomic, |app| {
         app.count("SELECT COUNT(*) AS n FROM criteria_values").await,
         0
     );
+});
+
+/// A ministry API token for `app` (a ministry user is added through the CLI).
+async fn ministry_token(app: &TestApp) -> String {
+    let out = app.cli_with(
+        &[
+            "users",
+            "add",
+            "--email",
+            "thongke@bocongan.gov.vn",
+            "--role",
+            "ministry",
+            "--password-stdin",
+        ],
+        Some("mat-khau-rat-dai-2026\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let uid = app
+        .count("SELECT id FROM staff_users WHERE email = 'thongke@bocongan.gov.vn'")
+        .await;
+    hailong::store::api_tokens::create(&app.state.db, "Thống kê", uid)
+        .await
+        .unwrap()
+        .1
+}
+
+crate::both!(one_respondent_gives_the_ministry_an_index, |app| {
+    let csv = "ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,overall,trust\n\
+        00004,2026-02-10,m,18-34,4,4,4,4,4,4,4,4,4,8\n";
+    import(app, "one.csv", &["responses", "import"], csv).await;
+    let token = ministry_token(app).await;
+    let v: Value = app
+        .client
+        .get(app.url("/api/v1/wards/00004/satisfaction?period=2026-Q1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["n"], 1);
+    assert_eq!(v["status"], "insufficient_data");
+    close(&v["index"]["value"], 75.0);
+    assert!(v["index"]["ci_low"].is_null() && v["index"]["ci_high"].is_null());
+    // The public still sees no figure.
+    let (_, public) = json(app, "/api/v1/wards/00004/satisfaction?period=2026-Q1").await;
+    assert!(public["index"]["value"].is_null());
+});
+
+crate::both!(a_certain_drop_without_spread_is_flagged, |app| {
+    // 40 identical ballots per quarter: no spread, the index moves 75 -> 25.
+    let mut csv =
+        String::from("ward_code,submitted_at,sex,age,a1,a2,r1,r2,s1,s2,c1,c2,overall,trust\n");
+    for _ in 0..40 {
+        csv.push_str("00004,2026-02-10,m,18-34,4,4,4,4,4,4,4,4,4,8\n");
+        csv.push_str("00004,2026-05-10,m,18-34,2,2,2,2,2,2,2,2,2,3\n");
+    }
+    import(app, "flat.csv", &["responses", "import"], &csv).await;
+    let (s, t) = json(
+        app,
+        "/api/v1/wards/00004/trend?granularity=quarter&from=2026-Q1&to=2026-Q2",
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let points = t["points"].as_array().unwrap();
+    close(&points[0]["index"]["value"], 75.0);
+    close(&points[1]["index"]["value"], 25.0);
+    assert_eq!(points[1]["change"], "significant_drop", "{t}");
 });

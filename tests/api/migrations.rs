@@ -91,6 +91,10 @@ async fn long_rollups_move_to_wide_rows_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn long_rollups_move_to_wide_rows_postgres() {
     let Some(admin) = postgres_url("migrations::long_rollups_move_to_wide_rows_postgres") else {
         return;
@@ -192,6 +196,10 @@ async fn answers_move_into_response_rows_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
 async fn answers_move_into_response_rows_postgres() {
     let Some(admin) = postgres_url("migrations::answers_move_into_response_rows_postgres") else {
         return;

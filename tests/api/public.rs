@@ -1,4 +1,4 @@
-//! Public pages and survey submission (SPEC §3, §4).
+//! Public pages and survey submission (docs/api.md).
 
 use crate::both;
 use crate::helpers::TestApp;
@@ -15,7 +15,7 @@ async fn stored_answers(app: &TestApp) -> Vec<hailong::store::responses::AnswerR
         .collect()
 }
 
-/// A complete, valid answer set for the ward-police survey (respondent 1 of SPEC §5).
+/// A complete, valid answer set for the ward-police survey (respondent 1 of the reference vector, docs/method.md).
 pub const VALID: &str = "a1=4&a2=4&r1=3&r2=2&s1=3&s2=3&c1=2&c2=3&used_procedures=no\
 &overall=3&trust=6&sex=m&age=18-34";
 

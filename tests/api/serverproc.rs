@@ -19,6 +19,8 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     /// The last lines the server logged (for failure messages).
     log: Arc<Mutex<Vec<String>>>,
+    /// Every line the server logs, in order, for [`ServerProcess::wait_for_log`].
+    lines: Mutex<mpsc::Receiver<String>>,
 }
 
 /// The command of `hailong serve` on `db_url`, run in `dir`, without rate limits.
@@ -59,6 +61,7 @@ pub struct Starting {
     child: Option<Child>,
     log: Arc<Mutex<Vec<String>>>,
     addr_rx: mpsc::Receiver<SocketAddr>,
+    lines: Option<mpsc::Receiver<String>>,
 }
 
 impl Starting {
@@ -75,6 +78,7 @@ impl Starting {
                         child: self.child.take().expect("the child"),
                         addr,
                         log,
+                        lines: Mutex::new(self.lines.take().expect("not started twice")),
                     };
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -125,6 +129,7 @@ pub fn start(db_url: &str, dir: &Path, env: &[(&str, &str)]) -> Starting {
     let stderr = child.stderr.take().expect("piped stderr");
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, addr_rx) = mpsc::channel();
+    let (lines_tx, lines) = mpsc::channel();
     let keep = log.clone();
     // Reads stderr to its end (a full pipe would block the server), keeping the last lines.
     std::thread::spawn(move || {
@@ -136,6 +141,7 @@ pub fn start(db_url: &str, dir: &Path, env: &[(&str, &str)]) -> Starting {
             {
                 let _ = tx.send(addr);
             }
+            let _ = lines_tx.send(line.clone());
             let mut log = keep.lock().unwrap();
             if log.len() >= 200 {
                 log.remove(0);
@@ -147,6 +153,7 @@ pub fn start(db_url: &str, dir: &Path, env: &[(&str, &str)]) -> Starting {
         child: Some(child),
         log,
         addr_rx,
+        lines: Some(lines),
     }
 }
 
@@ -159,6 +166,43 @@ impl ServerProcess {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits until the server logs a line whose message is `message` (and, when given, whose
+    /// `target` is `target`); panics with the log after `timeout`. Lines logged before the
+    /// server was ready count too.
+    pub fn wait_for_log(&self, message: &str, target: Option<&str>, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let lines = self.lines.lock().unwrap();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                        continue;
+                    };
+                    let msg = v.pointer("/fields/message").and_then(|m| m.as_str());
+                    let tgt = v.get("target").and_then(|t| t.as_str());
+                    if msg == Some(message) && target.is_none_or(|t| tgt == Some(t)) {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "the server did not log {message:?} within {timeout:?} ({e}):\n{}",
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
     /// SIGKILL: the process ends at once, in-flight requests and all.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL the server");
@@ -166,12 +210,18 @@ impl ServerProcess {
     }
 
     /// SIGTERM, then waits (bounded) for a clean exit; returns whether it exited with 0.
-    pub fn stop(mut self) -> bool {
+    pub fn stop(self) -> bool {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.exits_within(Duration::from_secs(30))
+    }
+
+    /// Waits for the process to end (killing it after `timeout`); returns whether it exited
+    /// with 0.
+    pub fn exits_within(mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status.success(),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Browser check of the public pages of Hài Lòng (SPEC §6: a survey page works without
+// Browser check of the public pages of Hài Lòng (a survey page works without
 // JavaScript and passes an automated WCAG 2.1 AA check).
 //
 //   node tests/browser/check.mjs BASE_URL [SHOTS_DIR]

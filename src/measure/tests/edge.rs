@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::super::ranking::THETA_TIE;
 use super::super::*;
 use super::{reference_margins, respondent, ward_police};
 
@@ -32,6 +33,9 @@ fn empty_and_single() {
         &cfg,
     );
     assert_eq!(one.n, 1);
+    // I is defined from n = 1; v and the CI need n ≥ 2.
+    assert_eq!(one.point, Some(75.0));
+    assert_eq!((one.index, one.variance), (None, None));
     assert_eq!(one.trust, (Some(80.0), 1));
     assert_eq!(one.dimensions["service"], (Some(75.0), 1));
     assert_eq!(one.satisfied_share.unwrap().0.value, 1.0);
@@ -186,11 +190,21 @@ fn status_thresholds() {
     assert_eq!(status(49.999, &cfg), Status::LowReliability);
     assert_eq!(status(50.0, &cfg), Status::Published);
     assert_eq!(status(f64::NAN, &cfg), Status::InsufficientData);
+    // Thresholds are compared with a tolerance of 1e-9.
+    assert_eq!(status(29.9999999999, &cfg), Status::LowReliability);
+    assert_eq!(status(29.99999999, &cfg), Status::InsufficientData);
+    assert_eq!(status(49.9999999999, &cfg), Status::Published);
 }
 
 #[test]
 fn welch_degenerate() {
-    assert_eq!(welch(50.0, 0.0, 10, 40.0, 0.0, 10), None);
+    // No spread in either period: a difference is certain, no difference is none.
+    let up = welch(50.0, 0.0, 10, 40.0, 0.0, 10).unwrap();
+    assert_eq!((up.t, up.p), (f64::INFINITY, 0.0));
+    let down = welch(25.0, 0.0, 10, 75.0, 0.0, 10).unwrap();
+    assert_eq!((down.t, down.p), (f64::NEG_INFINITY, 0.0));
+    let same = welch(40.0 + 1e-12, 0.0, 10, 40.0, 0.0, 10).unwrap();
+    assert_eq!((same.t, same.p), (0.0, 1.0));
     assert_eq!(welch(50.0, 1.0, 1, 40.0, 1.0, 10), None);
     assert_eq!(welch(f64::NAN, 1.0, 5, 40.0, 1.0, 10), None);
     let w = welch(50.0, 4.0, 10, 50.0, 4.0, 10).unwrap();
@@ -257,6 +271,57 @@ fn change_flags_rise_drop_and_untested() {
     );
     assert!(out[2].q.unwrap() > 0.05);
     assert_eq!((out[3].q, out[4].welch), (None, None));
+}
+
+#[test]
+fn a_certain_change_without_spread_is_flagged() {
+    let p = |index| PeriodIndex {
+        index,
+        variance: 0.0,
+        n: 40,
+        status: Status::LowReliability,
+    };
+    let wards = [
+        ChangeInput {
+            ward_code: "drop".into(),
+            current: p(25.0),
+            previous: Some(p(75.0)),
+        },
+        ChangeInput {
+            ward_code: "same".into(),
+            current: p(75.0),
+            previous: Some(p(75.0)),
+        },
+    ];
+    let flags: Vec<ChangeFlag> = change_flags(&wards, 0.05).iter().map(|c| c.flag).collect();
+    assert_eq!(flags, [ChangeFlag::SignificantDrop, ChangeFlag::None]);
+}
+
+#[test]
+fn shrunken_estimates_within_the_tolerance_tie() {
+    let e = |c: &str, y: f64, v| WardEstimate {
+        ward_code: c.into(),
+        index: y,
+        variance: v,
+    };
+    // "b" and "a" have identical answers but θ differs in the last bit through the
+    // order of additions; the tie goes by raw index, then ward code, so "a" comes first.
+    let s = shrinkage(&[
+        e("b", 60.000000000001, 4.0),
+        e("a", 60.000000000001, 4.0 + 1e-8),
+        e("c", 70.0, 4.0),
+        e("d", 40.0, 4.0),
+    ]);
+    // μ < 60, so "a" (larger variance) is shrunk a little more: its θ is lower in the last
+    // bits, and a strict order by θ would put "b" first.
+    let theta = |c: &str| s.wards.iter().find(|w| w.ward_code == c).unwrap().theta;
+    assert!(theta("a") < theta("b") && theta("b") - theta("a") <= THETA_TIE);
+    let order: Vec<&str> = s.wards.iter().map(|w| w.ward_code.as_str()).collect();
+    assert_eq!(order, ["c", "a", "b", "d"]);
+    assert_eq!(
+        s.wards.iter().map(|w| w.rank).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ use super::exports::ExportQuery;
 use super::{Staff, audit};
 use crate::app::AppState;
 use crate::auth::Scope;
+use crate::csvout::{Cell, CsvOut};
 use crate::error::{AppError, AppResult};
 use crate::measure::{METHOD_VERSION, WardFigures};
 use crate::period::Period;
@@ -163,12 +164,6 @@ fn table(
     (header, body)
 }
 
-enum Cell {
-    Empty,
-    Num(f64),
-    Text(String),
-}
-
 async fn start(
     state: &AppState,
     staff: &Staff,
@@ -217,20 +212,13 @@ async fn aggregates_csv(
     Query(q): Query<super::exports::ExportQuery>,
 ) -> AppResult<Response> {
     let (header, body, name) = start(&state, &staff, &q, "csv").await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(e.to_string());
-    w.write_record(&header).map_err(fail)?;
+    let fail = |e: std::io::Error| AppError::Internal(e.to_string());
+    let mut w = CsvOut::new(Vec::new()).map_err(fail)?;
+    w.text_row(&header).map_err(|e| fail(e.into()))?;
     for row in body {
-        w.write_record(row.iter().map(|c| match c {
-            Cell::Empty => String::new(),
-            Cell::Num(x) => x.to_string(),
-            Cell::Text(t) => t.clone(),
-        }))
-        .map_err(fail)?;
+        w.row(&row).map_err(|e| fail(e.into()))?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let bytes = w.into_inner().map_err(fail)?;
     Ok(attachment("text/csv; charset=utf-8", &name, bytes))
 }
 
@@ -249,16 +237,7 @@ async fn aggregates_xlsx(
     }
     for (r, row) in body.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
-            let (r, c) = (r as u32 + 1, c as u16);
-            match cell {
-                Cell::Empty => {}
-                Cell::Num(x) => {
-                    ws.write_number(r, c, *x).map_err(fail)?;
-                }
-                Cell::Text(t) => {
-                    ws.write_string(r, c, t).map_err(fail)?;
-                }
-            }
+            cell.write_xlsx(ws, r as u32 + 1, c as u16).map_err(fail)?;
         }
     }
     let bytes = wb.save_to_buffer().map_err(fail)?;

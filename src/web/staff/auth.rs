@@ -8,12 +8,13 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use chrono::Utc;
 use serde::Deserialize;
 
 use super::{Staff, audit, csrf_rejected, render, see_other};
 use crate::app::AppState;
-use crate::auth::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, read_cookie};
-use crate::auth::{password, random_token, same_secret};
+use crate::auth::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{login_csrf, password};
 use crate::error::{AppError, AppResult};
 use crate::store::staff;
 use crate::web::{FinalPage, Lang};
@@ -31,20 +32,60 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only a path inside the console is a valid place to return to after signing in.
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after signing in: `next` when it is a path inside the console, else `/staff`.
+/// Anything else is ignored: other origins (`https://…`, `//host`, `/\host`), control
+/// characters (a CR or LF would split the `Location` header), dot segments that climb out of
+/// `/staff` (also percent-encoded, as browsers decode them), and the login page itself.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with("/staff")
-                && !n.starts_with("/staff/login")
-                && !n.contains("//")
-                && !n.contains('\\')
-                && n.len() < 512 =>
-        {
-            n.to_string()
-        }
+        Some(n) if is_console_path(n) => n.to_string(),
         _ => "/staff".to_string(),
     }
+}
+
+fn is_console_path(n: &str) -> bool {
+    if n.len() >= 512 || !n.bytes().all(|b| b.is_ascii_graphic()) || n.contains('\\') {
+        return false;
+    }
+    let path = n.split(['?', '#']).next().unwrap_or_default();
+    let decoded = percent_decoded(path);
+    let Some(rest) = decoded.strip_prefix(b"/staff") else {
+        return false;
+    };
+    if !(rest.is_empty() || rest.starts_with(b"/")) || decoded.starts_with(b"/staff/login") {
+        return false;
+    }
+    // Decoded, the path must still be printable, with no `\\`, no empty segment (`//`) and no
+    // `.` or `..` segment.
+    decoded.iter().all(u8::is_ascii_graphic)
+        && !decoded.contains(&b'\\')
+        && !decoded.windows(2).any(|w| w == b"//")
+        && decoded
+            .split(|b| *b == b'/')
+            .all(|seg| seg != b"." && seg != b"..")
+}
+
+/// `%XX` decoded (other bytes as they are).
+fn percent_decoded(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn login_form(
@@ -80,13 +121,11 @@ async fn login_page(
         return Ok(see_other(&next));
     }
     let lang = Lang::from_query(q.lang.as_deref());
-    let csrf = read_cookie(&headers, LOGIN_CSRF_COOKIE)
-        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(random_token);
+    let (csrf, cookie) = login_csrf::for_form(&state.secrets, &headers, Utc::now());
     let mut resp = login_form(&state, lang, &csrf, "", &next, None, StatusCode::OK)?;
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        state.staff.cookie(LOGIN_CSRF_COOKIE, &csrf, None),
+        state.staff.cookie(LOGIN_CSRF_COOKIE, &cookie, None),
     );
     Ok(resp)
 }
@@ -110,30 +149,31 @@ async fn login(
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
     let next = safe_next(f.next.as_deref().or(q.next.as_deref()));
-    // Double submit: the hidden field must repeat the pre-login cookie.
-    let cookie = read_cookie(&headers, LOGIN_CSRF_COOKIE);
-    match (&cookie, f.csrf.as_deref()) {
-        (Some(c), Some(s)) if same_secret(c, s) => {}
-        _ => return Ok(csrf_rejected(&state, lang)),
-    }
-    let csrf = cookie.unwrap_or_default();
+    // Double submit: the hidden field must repeat the token of a pre-login cookie we signed.
+    let Some(csrf) = login_csrf::check(&state.secrets, &headers, f.csrf.as_deref(), Utc::now())
+    else {
+        return Ok(csrf_rejected(&state, lang));
+    };
     let client = crate::ratelimit::client_of(&state, &headers, Some(addr));
-    if let Err(wait) = state.limiters.check_login(client.ip, &f.email) {
-        let mut resp = login_form(
-            &state,
-            lang,
-            &csrf,
-            &f.email,
-            &next,
-            Some(
-                "Đăng nhập sai quá nhiều lần. Vui lòng đợi một lát rồi thử lại. / Too many sign-in \
+    let attempt = match state.limiters.begin_login(client.ip, &f.email) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let mut resp = login_form(
+                &state,
+                lang,
+                &csrf,
+                &f.email,
+                &next,
+                Some(
+                    "Đăng nhập sai quá nhiều lần. Vui lòng đợi một lát rồi thử lại. / Too many sign-in \
                  attempts. Please wait a moment and try again.",
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        )?;
-        wait.set_on(&mut resp);
-        return Ok(resp);
-    }
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            wait.set_on(&mut resp);
+            return Ok(resp);
+        }
+    };
     let found = staff::find_for_login(&state.db, &f.email).await?;
     // Verify against a dummy hash for an unknown e-mail, so both failures take as long.
     let hash = found
@@ -168,6 +208,7 @@ async fn login(
             );
         }
     };
+    state.limiters.login_succeeded(attempt);
     let token = staff::create_session(&state.db, user.id).await?;
     audit::record(
         &state,
@@ -321,5 +362,27 @@ mod tests {
         assert_eq!(super::safe_next(Some("/staff//evil")), "/staff");
         assert_eq!(super::safe_next(Some("/staff/login")), "/staff");
         assert_eq!(super::safe_next(None), "/staff");
+        for kept in [
+            "/staff",
+            "/staff/",
+            "/staff/exports?from=2026-01&to=2026-03",
+            "/staff/a.b",
+        ] {
+            assert_eq!(super::safe_next(Some(kept)), kept);
+        }
+        for ignored in [
+            "/staff\r\nSet-Cookie: x=1",
+            "/staff/../api",
+            "/staff/%2e%2E/api",
+            "/staff/%2F%2Fevil",
+            "/staff/%5Cevil",
+            "/staff/%0aX",
+            "/staff\\evil",
+            "/staffevil",
+            "//evil/staff",
+            "/staff/é",
+        ] {
+            assert_eq!(super::safe_next(Some(ignored)), "/staff", "{ignored:?}");
+        }
     }
 }

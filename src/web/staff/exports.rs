@@ -4,7 +4,7 @@
 //! never read.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -15,12 +15,14 @@ use tokio::sync::mpsc;
 use super::{Staff, audit, render};
 use crate::app::{AppState, DEFAULT_SURVEY};
 use crate::auth::Scope;
+use crate::csvout::{Cell, CsvOut};
 use crate::entities::response;
 use crate::error::{AppError, AppResult};
 use crate::period::Period;
 use crate::store::exports::{self, ExportFilter};
 use crate::store::responses::AnswerRow;
 use crate::store::{feedback, units};
+use crate::web::stream::{Chunk, channel_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -121,32 +123,35 @@ const FIXED: [&str; 9] = [
 ];
 
 /// One row's cells (free text masked; a blank cell is an unanswered question, `na` an
-/// explicit "not applicable").
+/// explicit "not applicable"). Ids, versions and scores are numbers; everything else is text.
 fn row_cells(
     r: &response::Model,
     answers: &[AnswerRow],
     province: &str,
     questions: &[String],
-) -> Vec<String> {
+) -> Vec<Cell> {
+    let text = |s: &str| Cell::Text(s.to_string());
     let mut cells = vec![
-        r.id.to_string(),
-        r.receipt.clone(),
-        r.ward_code.clone(),
-        province.to_string(),
-        r.submitted_at.to_rfc3339(),
-        r.month.clone(),
-        r.channel.clone(),
-        r.status.clone(),
-        r.survey_version.to_string(),
+        Cell::Int(r.id),
+        text(&r.receipt),
+        text(&r.ward_code),
+        text(province),
+        Cell::Text(r.submitted_at.to_rfc3339()),
+        text(&r.month),
+        text(&r.channel),
+        text(&r.status),
+        Cell::Int(i64::from(r.survey_version)),
     ];
     for q in questions {
         let cell = match answers.iter().find(|a| &a.question_id == q) {
-            None => String::new(),
+            None => Cell::Empty,
             Some(a) => match (&a.value_num, &a.value_text) {
-                (Some(n), _) => n.to_string(),
-                (None, Some(t)) if q == "comment" || q == "issue" => super::feedback::masked(t),
-                (None, Some(t)) => t.clone(),
-                (None, None) => "na".to_string(),
+                (Some(n), _) => Cell::Int(i64::from(*n)),
+                (None, Some(t)) if q == "comment" || q == "issue" => {
+                    Cell::Text(super::feedback::masked(t))
+                }
+                (None, Some(t)) => text(t),
+                (None, None) => text("na"),
             },
         };
         cells.push(cell);
@@ -200,22 +205,20 @@ async fn responses_csv(
     let scope = staff.scope().clone();
     let name = file_name(&filter, "csv");
     // Two pages in flight at most: the database is read as fast as the client takes the file.
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let (tx, body) = channel_body(2);
     tokio::spawn(async move {
-        let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
         let header: Vec<&str> = FIXED
             .iter()
             .copied()
             .chain(questions.iter().map(String::as_str))
             .collect();
-        // A byte-order mark so that spreadsheet programs read the Vietnamese text as UTF-8.
-        let mut buf = "\u{feff}".as_bytes().to_vec();
-        if w.write_record(&header).is_ok()
-            && let Ok(b) = w.into_inner()
-        {
-            buf.extend_from_slice(&b);
-        }
-        if tx.send(Ok(Bytes::from(buf))).await.is_err() {
+        let started = CsvOut::new(Vec::with_capacity(256 * 1024)).and_then(|mut w| {
+            w.text_row(&header)?;
+            let bytes = w.take_bytes()?;
+            Ok((w, bytes))
+        });
+        let Ok((mut w, first)) = started else { return };
+        if tx.send(Ok(Bytes::from(first))).await.is_err() {
             return;
         }
         let mut after = 0i64;
@@ -231,25 +234,25 @@ async fn responses_csv(
             };
             let Some(last) = page.last() else { break };
             after = last.0.id;
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * 1024));
-            for (r, answers) in &page {
-                let province = provinces
-                    .get(&r.ward_code)
-                    .map(String::as_str)
-                    .unwrap_or("");
-                if w.write_record(row_cells(r, answers, province, &questions))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            let Ok(bytes) = w.into_inner() else { return };
-            if tx.send(Ok(Bytes::from(bytes))).await.is_err() {
-                return; // the client went away
+            let written: std::io::Result<Vec<u8>> = page
+                .iter()
+                .try_for_each(|(r, answers)| {
+                    let province = provinces
+                        .get(&r.ward_code)
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    w.row(&row_cells(r, answers, province, &questions))
+                })
+                .map_err(std::io::Error::from)
+                .and_then(|()| w.take_bytes());
+            // An error chunk cuts the download: a client never takes half a file for a whole.
+            let chunk = written.map(Bytes::from);
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return; // the client went away, or the file is cut
             }
         }
     });
-    let stream = tokio_stream_from(rx);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -259,21 +262,14 @@ async fn responses_csv(
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response())
 }
 
-/// A receiver as a stream of body chunks.
-fn tokio_stream_from(
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
-}
-
 /// Sends what rust_xlsxwriter writes to the response body, chunk by chunk.
 struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: mpsc::Sender<Chunk>,
     buf: Vec<u8>,
 }
 
@@ -308,10 +304,10 @@ async fn responses_xlsx(
     let questions = question_columns(&state);
     let scope = staff.scope().clone();
     let name = file_name(&filter, "xlsx");
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (tx, body) = channel_body(4);
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let fail = |tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, what: String| {
+        let fail = |tx: &mpsc::Sender<Chunk>, what: String| {
             tracing::error!(error = %what, "xlsx export failed");
             let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
         };
@@ -361,17 +357,11 @@ async fn responses_xlsx(
                     .get(&r.ward_code)
                     .map(String::as_str)
                     .unwrap_or("");
-                for (c, v) in row_cells(r, answers, province, &questions)
+                for (c, cell) in row_cells(r, answers, province, &questions)
                     .iter()
                     .enumerate()
                 {
-                    let res = match v.parse::<f64>() {
-                        Ok(n) if c >= FIXED.len() || c == 0 || c == 8 => {
-                            ws.write_number(row, c as u16, n)
-                        }
-                        _ => ws.write_string(row, c as u16, v),
-                    };
-                    if let Err(e) = res {
+                    if let Err(e) = cell.write_xlsx(ws, row, c as u16) {
                         return fail(&tx, e.to_string());
                     }
                 }
@@ -399,7 +389,7 @@ async fn responses_xlsx(
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        Body::from_stream(tokio_stream_from(rx)),
+        body,
     )
         .into_response())
 }

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::Scope;
 use crate::auth::session::{SESSION_COOKIE, read_cookie};
 use crate::error::{AppError, AppResult};
-use crate::store::staff::{StaffUser, load_session};
+use crate::store::staff::{Session, StaffUser, load_session};
 
 pub mod actions;
 pub mod aggregates;
@@ -122,11 +122,45 @@ pub fn lang_of(parts: &Parts) -> Lang {
     )
 }
 
+/// The session of a console request, looked up once by the page limit (which keys signed-in
+/// staff by session) and kept in the request for the [`Staff`] extractor.
+#[derive(Debug, Clone)]
+pub struct ResolvedSession(pub Option<Session>);
+
+/// For the page limit: the stored id of the live session of a console request, if it has
+/// one. The lookup is kept in the request, so the [`Staff`] extractor does not repeat it.
+pub async fn session_limit_key(
+    state: &AppState,
+    req: &mut axum::extract::Request,
+) -> Option<String> {
+    if !req.uri().path().starts_with("/staff") {
+        return None;
+    }
+    let token = read_cookie(req.headers(), SESSION_COOKIE)?;
+    match load_session(&state.db, &token, state.staff.policy, Utc::now()).await {
+        Ok(s) => {
+            let key = s.as_ref().map(|s| s.id_hash.clone());
+            req.extensions_mut().insert(ResolvedSession(s));
+            key
+        }
+        // Limited as a visitor; the extractor looks again and reports the error.
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look up a staff session for the page limit");
+            None
+        }
+    }
+}
+
 async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Staff>, AppError> {
-    let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE) else {
-        return Ok(None);
+    let s = match parts.extensions.get::<ResolvedSession>() {
+        Some(resolved) => resolved.0.clone(),
+        None => {
+            let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE) else {
+                return Ok(None);
+            };
+            load_session(&state.db, &token, state.staff.policy, Utc::now()).await?
+        }
     };
-    let s = load_session(&state.db, &token, state.staff.policy, Utc::now()).await?;
     Ok(s.map(|s| Staff {
         user: s.user,
         csrf: s.csrf,
@@ -180,7 +214,11 @@ pub fn render(state: &AppState, template: &str, ctx: &tera::Context) -> AppResul
     Ok(resp)
 }
 
-/// `303 See Other` to `to`.
+/// `303 See Other` to `to`; to `/staff` when `to` cannot be a header value (never a panic).
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let location = header::HeaderValue::from_str(to).unwrap_or_else(|_| {
+        tracing::warn!("a redirect target is not a valid header value: to /staff instead");
+        header::HeaderValue::from_static("/staff")
+    });
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::{audit, csrf_rejected, render};
 use crate::app::AppState;
-use crate::auth::session::{LOGIN_CSRF_COOKIE, read_cookie};
-use crate::auth::{password, random_token, same_secret};
+use crate::auth::session::LOGIN_CSRF_COOKIE;
+use crate::auth::{login_csrf, password};
 use crate::entities::{staff_session, staff_user};
 use crate::error::AppResult;
 use crate::mail::password as links;
@@ -31,22 +31,21 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-/// The pre-login CSRF token (double submit with the `hl_login` cookie, as on the login page).
-fn csrf_of(headers: &HeaderMap) -> String {
-    read_cookie(headers, LOGIN_CSRF_COOKIE)
-        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(random_token)
+/// The pre-login CSRF token and its signed cookie (double submit with the `hl_login` cookie,
+/// as on the login page; see `auth::login_csrf`).
+fn csrf_of(state: &AppState, headers: &HeaderMap) -> (String, String) {
+    login_csrf::for_form(&state.secrets, headers, Utc::now())
 }
 
-fn csrf_ok(headers: &HeaderMap, sent: Option<&str>) -> bool {
-    matches!((read_cookie(headers, LOGIN_CSRF_COOKIE), sent), (Some(c), Some(s)) if same_secret(&c, s))
+fn csrf_ok(state: &AppState, headers: &HeaderMap, sent: Option<&str>) -> bool {
+    login_csrf::check(&state.secrets, headers, sent, Utc::now()).is_some()
 }
 
 fn page(
     state: &AppState,
     template: &str,
     lang: Lang,
-    csrf: &str,
+    (csrf, cookie): &(String, String),
     fill: impl FnOnce(&mut tera::Context),
     status: StatusCode,
 ) -> AppResult<Response> {
@@ -60,7 +59,7 @@ fn page(
     resp.extensions_mut().insert(crate::web::FinalPage);
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        state.staff.cookie(LOGIN_CSRF_COOKIE, csrf, None),
+        state.staff.cookie(LOGIN_CSRF_COOKIE, cookie, None),
     );
     Ok(resp)
 }
@@ -75,7 +74,7 @@ async fn forgot_page(
         &state,
         "staff/forgot.html",
         lang,
-        &csrf_of(&headers),
+        &csrf_of(&state, &headers),
         |c| c.insert("sent", &false),
         StatusCode::OK,
     )
@@ -96,19 +95,20 @@ async fn forgot(
     Form(f): Form<ForgotForm>,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
-    if !csrf_ok(&headers, f.csrf.as_deref()) {
+    if !csrf_ok(&state, &headers, f.csrf.as_deref()) {
         return Ok(csrf_rejected(&state, lang));
     }
     let email = crate::store::staff::normalise_email(&f.email);
-    // The sign-in limit (per address and per account) also holds back reset requests, so that
-    // nobody can make the server mail many addresses (or one) from one client.
+    // The sign-in failure counts (per account and address, per address) also hold back reset
+    // requests, each counted as a failure, so that nobody can make the server mail many
+    // addresses (or one) from one client.
     let client = crate::ratelimit::client_of(&state, &headers, Some(addr));
-    if let Err(wait) = state.limiters.check_login(client.ip, &email) {
+    if let Err(wait) = state.limiters.begin_login(client.ip, &email) {
         let mut resp = page(
             &state,
             "staff/forgot.html",
             lang,
-            &csrf_of(&headers),
+            &csrf_of(&state, &headers),
             |c| c.insert("limited", &true),
             StatusCode::TOO_MANY_REQUESTS,
         )?;
@@ -146,7 +146,7 @@ async fn forgot(
         &state,
         "staff/forgot.html",
         lang,
-        &csrf_of(&headers),
+        &csrf_of(&state, &headers),
         |c| c.insert("sent", &true),
         StatusCode::OK,
     )
@@ -169,7 +169,7 @@ async fn reset_page(
         &state,
         "staff/reset.html",
         lang,
-        &csrf_of(&headers),
+        &csrf_of(&state, &headers),
         |c| {
             c.insert("state", st);
             c.insert("token", &token);
@@ -197,10 +197,10 @@ async fn reset(
     Form(f): Form<ResetForm>,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
-    if !csrf_ok(&headers, f.csrf.as_deref()) {
+    if !csrf_ok(&state, &headers, f.csrf.as_deref()) {
         return Ok(csrf_rejected(&state, lang));
     }
-    let csrf = csrf_of(&headers);
+    let csrf = csrf_of(&state, &headers);
     let Some(user) = links::check(&state.db, state.secrets.server(), &token, Utc::now()).await?
     else {
         return page(

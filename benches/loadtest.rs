@@ -1,9 +1,9 @@
-//! Load test of the rate limits (SPEC §6), loopback only and bounded in time:
+//! Load test of the rate limits (docs/configuration.md), loopback only and bounded in time:
 //! fifty residents with their own phones (device cookies) behind one address, and one client
 //! flooding without cookies from the same address. Every resident must get through, the
 //! flooder must be held back, and the residents' p99 latency must stay low.
 //!
-//! `cargo run --release --bin loadtest -- [SECONDS]` (default 10, at most 60). It starts its own
+//! `cargo run --release -p hailong-bench --bin loadtest -- [SECONDS]` (default 10, at most 60). It starts its own
 //! server on 127.0.0.1 with a temporary SQLite database and the default limits, prints figures
 //! and exits non-zero when a condition fails.
 
@@ -97,7 +97,7 @@ async fn main() -> std::process::ExitCode {
     let config = hailong::config::Config {
         database_url: format!("sqlite://{}?mode=rwc", dir.join("load.db").display()),
         listen: "127.0.0.1:0".into(),
-        surveys_dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("surveys"),
+        surveys_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../surveys"),
         mail_dir: dir.join("mail"),
         ..Default::default()
     };
