@@ -30,7 +30,7 @@ pub struct Inner {
     pub spec: crate::measure::ScaleSpec,
     /// The hash of the method configuration recorded with every figure.
     pub config_hash: String,
-    /// Rate limiters (SPEC §6); switched off by `HAILONG_RATE_LIMIT=off`.
+    /// Rate limiters (docs/console.md); switched off by `HAILONG_RATE_LIMIT=off`.
     pub limiters: crate::ratelimit::Limiters,
     /// The server secret and the day's address key, shared by every instance via the database.
     pub secrets: crate::privacy::keys::Secrets,
@@ -303,7 +303,7 @@ impl App {
             self.state.config.database_url.clone(),
             self.state.config.backup.clone(),
         )));
-                let served = crate::server::serve(
+        let served = crate::server::serve(
             self.listener,
             router,
             &self.state.config.server,

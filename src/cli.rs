@@ -1,4 +1,4 @@
-//! The commands of SPEC §3. Each prints clear errors and exits non-zero on failure.
+//! The commands of docs/api.md. Each prints clear errors and exits non-zero on failure.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -40,15 +40,15 @@ pub struct Config {
     /// `HAILONG_PG_WRITERS`: on PostgreSQL, how many group-commit writers store submissions
     /// side by side, each with its own connection (SQLite has one writer).
     pub pg_writers: usize,
-    /// The satisfaction method's tunable thresholds (SPEC §5).
+    /// The satisfaction method's tunable thresholds (docs/method.md).
     pub method: MethodConfig,
-    /// Ward-score criteria and their weights (SPEC §5.11).
+    /// Ward-score criteria and their weights (docs/method.md step 11).
     pub score: ScoreSettings,
     /// Staff console: sessions and the pilot group (the login limit is `rate_limit.logins_per_minute`).
     pub staff: StaffConfig,
-    /// What is kept about residents, and for how long (SPEC §6).
+    /// What is kept about residents, and for how long (docs/console.md).
     pub privacy: PrivacyConfig,
-    /// Duplicate and burst flags (SPEC §6).
+    /// Duplicate and burst flags (docs/console.md).
     pub integrity: IntegrityConfig,
     /// E-mail: retries, alerts, follow-ups, links.
     pub mail: MailConfig,
@@ -87,7 +87,6 @@ impl Default for ServerConfig {
         }
     }
 }
-
 
 /// `[public]`: the issuing unit shown on every survey page, and a contact line, per province
 /// if wanted:
@@ -656,7 +655,7 @@ impl Config {
         self.database_url.starts_with("postgres")
     }
 
-    /// A stable hash of the settings that change published figures (SPEC §5: every figure
+    /// A stable hash of the settings that change published figures (docs/method.md: every figure
     /// records the hash of the configuration it used).
     pub fn method_hash(&self) -> String {
         use sha2::{Digest, Sha256};

@@ -1,4 +1,4 @@
-//! Rate limits (SPEC §6), with governor.
+//! Rate limits (docs/console.md), with governor.
 //!
 //! Every request is keyed by the device cookie when it carries one the server signed, else by
 //! the client address (a staff console page with a live session, by that session); a generous per-address ceiling sits above the per-device limits, so that

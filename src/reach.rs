@@ -1,4 +1,4 @@
-//! The reach commands: `hailong tokens issue` and `hailong posters` (SPEC §6).
+//! The reach commands: `hailong tokens issue` and `hailong posters` (docs/console.md).
 
 use std::path::Path;
 use std::process::ExitCode;

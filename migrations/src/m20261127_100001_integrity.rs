@@ -1,4 +1,4 @@
-//! Integrity, privacy and reach (SPEC §6): the staff audit log, the one-device-per-ward-per-
+//! Integrity, privacy and reach (docs/console.md): the staff audit log, the one-device-per-ward-per-
 //! quarter register, invitation tokens, posters, server keys (the HMAC secret and the daily
 //! address-hashing keys) and the hashed origin of each online response.
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! Wide rollups (issue 7): one row per ward × month × sex-age cell with an (n, Σ, Σ²) column
+//! Wide rollups: one row per ward × month × sex-age cell with an (n, Σ, Σ²) column
 //! triple per metric slot, instead of one row per metric. A response then adds to one row
 //! instead of about 35, and a ward's quarter is 36 rows to read instead of about 1,260.
 //!

@@ -97,6 +97,8 @@ impl<K: Hash + Eq + Clone> Failures<K> {
 pub struct LoginFailures {
     pub per_account_address: Failures<(String, String)>,
     pub per_address: Failures<String>,
+    /// Counts refused attempts (a metric; a no-op unless metrics are on).
+    pub refused: metrics::Counter,
 }
 
 /// One sign-in attempt that has taken its place in both counts.
@@ -113,6 +115,7 @@ impl LoginFailures {
         LoginFailures {
             per_account_address: Failures::per_minute(per_account_address),
             per_address: Failures::per_minute(per_address),
+            refused: metrics::Counter::noop(),
         }
     }
 
@@ -128,11 +131,17 @@ impl LoginFailures {
             account_address: (account.to_string(), address.to_string()),
             address: address.to_string(),
         };
-        self.per_account_address
-            .reserve(&attempt.account_address, now)?;
+        if let Err(wait) = self
+            .per_account_address
+            .reserve(&attempt.account_address, now)
+        {
+            self.refused.increment(1);
+            return Err(wait);
+        }
         if let Err(wait) = self.per_address.reserve(&attempt.address, now) {
             self.per_account_address
                 .release(&attempt.account_address, now);
+            self.refused.increment(1);
             return Err(wait);
         }
         Ok(attempt)

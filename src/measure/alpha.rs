@@ -1,4 +1,4 @@
-//! Step 10 of SPEC §5: Cronbach's α per dimension and for the whole scale, from the
+//! Step 10 of the method (docs/method.md): Cronbach's α per dimension and for the whole scale, from the
 //! `alpha:*` rollups. Pool a province's quarter by merging the rollups of its wards and
 //! months ([`super::Rollup::merge`]) and then computing α once.
 //!

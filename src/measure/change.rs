@@ -1,4 +1,4 @@
-//! Step 8 of SPEC §5: change between consecutive periods of a ward.
+//! Step 8 of the method (docs/method.md): change between consecutive periods of a ward.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};

@@ -1,4 +1,4 @@
-//! Steps 5–7 of SPEC §5, computed from rollups only (no raw responses are read).
+//! Steps 5–7 of the method (docs/method.md), computed from rollups only (no raw responses are read).
 //!
 //! Because a weight depends only on the cell, every weighted sum is a sum over cells:
 //! Σ_i w_i x_i = Σ_h w_h Σx_h, Σ_i w_i² = Σ_h w_h² n_h, and

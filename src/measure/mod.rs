@@ -1,10 +1,10 @@
-//! The satisfaction measure, method version 1 (SPEC §5).
+//! The satisfaction measure, method version 1 (docs/method.md).
 //!
 //! This module is pure: no I/O, no clocks, no database. It turns survey-neutral inputs
 //! (a [`ScaleSpec`] describing the instrument, [`Respondent`]s, ward [`Margins`] and a
 //! [`MethodConfig`]) into the published figures.
 //!
-//! Layout, following the steps of SPEC §5:
+//! Layout, following the steps of docs/method.md:
 //!
 //! | step | file |
 //! |---|---|
@@ -20,7 +20,7 @@
 //! [`raw`] recomputes steps 4–7 directly from respondent rows, without rollups; it is the
 //! oracle behind `hailong index verify` and the property tests.
 //!
-//! ## Readings of SPEC §5 where the text leaves room
+//! ## Readings of the method where the text leaves room
 //!
 //! * **Who each figure covers.** Weights are computed once, over every non-excluded response
 //!   of the ward and period (n_h counts all responses in cell h, counted or not). Then:
@@ -284,7 +284,7 @@ impl Margins {
     }
 }
 
-/// The configurable constants of the method (defaults are SPEC §5's).
+/// The configurable constants of the method (defaults are docs/method.md's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MethodConfig {

@@ -1,4 +1,4 @@
-//! Step 9 of SPEC §5: ranking within a province and period by empirical-Bayes shrinkage
+//! Step 9 of the method (docs/method.md): ranking within a province and period by empirical-Bayes shrinkage
 //! (DerSimonian–Laird τ²).
 //!
 //! The caller passes only wards that are not `insufficient_data`.

@@ -1,4 +1,4 @@
-//! Steps 4–7 of SPEC §5 computed directly from respondent rows: per-respondent weights and
+//! Steps 4–7 of the method (docs/method.md) computed directly from respondent rows: per-respondent weights and
 //! plain loops, no rollups. This is the oracle that the rollup path ([`super::figures()`]) must
 //! match (`hailong index verify`, property tests). It shares only steps 1–3
 //! ([`super::score_respondent`]) and the interval formulas with the rollup path.

@@ -1,4 +1,4 @@
-//! Steps 1–3 of SPEC §5: rescaling, dimension scores and the respondent score.
+//! Steps 1–3 of the method (docs/method.md): rescaling, dimension scores and the respondent score.
 
 use std::collections::BTreeMap;
 

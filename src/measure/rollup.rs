@@ -1,4 +1,4 @@
-//! Exact, additive per-cell rollups (SPEC §5, last paragraph).
+//! Exact, additive per-cell rollups (docs/method.md, "Reading figures without reading responses").
 //!
 //! Every figure of steps 4–7 and 10 is a function of per-cell accumulators (count, Σx, Σx²),
 //! because a respondent's weight depends only on its cell. Rollups are additive: a quarter is

@@ -1,4 +1,4 @@
-//! Step 11 of SPEC §5: the composite ward score C = Σ ω_k·c_k that the measure feeds.
+//! Step 11 of the method (docs/method.md): the composite ward score C = Σ ω_k·c_k that the measure feeds.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,4 +1,4 @@
-//! Step 4 of SPEC §5: respondent weights, one per cell.
+//! Step 4 of the method (docs/method.md): respondent weights, one per cell.
 //!
 //! Weights are computed once per ward and period over all non-excluded responses (n_h counts
 //! every response in cell h, whether or not it counts for the index). Respondents with

@@ -1,4 +1,4 @@
-//! Privacy (SPEC §6): masking free text for staff, keyed hashing of addresses and devices with
+//! Privacy (docs/console.md): masking free text for staff, keyed hashing of addresses and devices with
 //! keys shared by every instance, and the purge of contact e-mails.
 //!
 //! Free-text answers are stored as written and masked on read ([`mask_text`]): whoever shows a

@@ -1,4 +1,4 @@
-//! The append-only audit log of staff actions (SPEC §6). Rows are only ever inserted.
+//! The append-only audit log of staff actions (docs/console.md). Rows are only ever inserted.
 
 use chrono::Utc;
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};

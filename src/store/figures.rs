@@ -1,5 +1,5 @@
 //! Reading the satisfaction measure: rollups → `measure` → figures. Nothing here scans raw
-//! responses; every figure is derived from the per-cell rollups (SPEC §5, last paragraph).
+//! responses; every figure is derived from the per-cell rollups (docs/method.md, "Reading figures without reading responses").
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -96,7 +96,7 @@ async fn figures_of(
         .collect())
 }
 
-/// SPEC §5 steps 4–7 for one ward and period.
+/// docs/method.md steps 4–7 for one ward and period.
 pub async fn ward_figures(
     db: &impl ConnectionTrait,
     ctx: MeasureCtx<'_>,

@@ -1,4 +1,4 @@
-//! Moving a response between `counted` and `flagged` (SPEC §6): the status, the rollups and an
+//! Moving a response between `counted` and `flagged` (docs/console.md): the status, the rollups and an
 //! audit entry change in one transaction. The transition is a conditional UPDATE, so two
 //! reviewers (or two instances) acting at once cannot apply the rollup change twice.
 

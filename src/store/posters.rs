@@ -1,4 +1,4 @@
-//! Posters and their signed ids (SPEC §6). A poster id is `{ward}-{serial}-{signature}` with
+//! Posters and their signed ids (docs/console.md). A poster id is `{ward}-{serial}-{signature}` with
 //! `signature = HMAC-SHA256(server secret, "poster:{ward}-{serial}")` (first 16 hex digits). A
 //! submission carrying a valid id of an unrevoked poster of its ward gets channel `poster`;
 //! anything else is ignored (channel `web`).

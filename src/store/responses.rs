@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use crate::config::IntegrityConfig;
 use crate::measure::{Acc, Cell};
 
-/// How a response reached us (SPEC §3).
+/// How a response reached us (docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
     Web,

@@ -30,7 +30,7 @@ fn is_code(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Parses and checks a unit list (columns of SPEC §1); every bad line is named.
+/// Parses and checks a unit list (the columns of data/vn-admin-units-2025.csv); every bad line is named.
 pub fn parse_units(text: &str) -> Result<Vec<UnitRow>, LineErrors> {
     const COLS: [&str; 6] = [
         "province_code",
@@ -184,8 +184,8 @@ pub async fn load_shipped_if_empty(db: &DatabaseConnection) -> anyhow::Result<us
 pub const SEXES: [&str; 2] = ["m", "f"];
 pub const AGES: [&str; 3] = ["18-34", "35-54", "55+"];
 
-/// Parses a margins file (`ward_code,sex,age,share`) against the known units; each ward's
-/// shares must sum to 1 within 1e-6.
+/// Parses a margins file (`ward_code,sex,age,share`) against the known units; each ward lists
+/// all six sex × age cells, each with a share > 0, and its shares sum to 1 within 1e-6.
 pub async fn parse_margins(
     db: &impl ConnectionTrait,
     text: &str,
@@ -218,11 +218,14 @@ pub async fn parse_margins(
             errors.push(line, format!("age `{age}` is not 18-34, 35-54 or 55+"));
         }
         let share = match share_text.parse::<f64>() {
-            Ok(s) if s.is_finite() && (0.0..=1.0).contains(&s) => s,
+            Ok(s) if s.is_finite() && s > 0.0 && s <= 1.0 => s,
             _ => {
                 errors.push(
                     line,
-                    format!("share `{share_text}` is not a number from 0 to 1"),
+                    format!(
+                        "tỷ lệ `{share_text}` phải là số lớn hơn 0 và không quá 1 / \
+                         share `{share_text}` must be a number above 0 and at most 1"
+                    ),
                 );
                 continue;
             }
@@ -244,6 +247,23 @@ pub async fn parse_margins(
         });
     }
     for (ward, (sum, last_line)) in &sums {
+        let missing: Vec<String> = SEXES
+            .iter()
+            .flat_map(|sx| AGES.iter().map(move |a| (*sx, *a)))
+            .filter(|(sx, a)| !seen.contains_key(&(ward.clone(), sx.to_string(), a.to_string())))
+            .map(|(sx, a)| format!("{sx} {a}"))
+            .collect();
+        if !missing.is_empty() {
+            errors.push(
+                *last_line,
+                format!(
+                    "phường, xã {ward} thiếu ô {} (cần đủ 6 ô giới tính × độ tuổi) / \
+                     ward {ward} lacks the cells {} (all six sex × age cells are needed)",
+                    missing.join(", "),
+                    missing.join(", ")
+                ),
+            );
+        }
         if (sum - 1.0).abs() > 1e-6 {
             errors.push(
                 *last_line,

@@ -1,4 +1,4 @@
-//! Group commit (issue 7): a writer on a thread of its own stores the online submissions; one
+//! Group commit: a writer on a thread of its own stores the online submissions; one
 //! per server on SQLite, `pg_writers` (two by default) on PostgreSQL, taking turns at one queue.
 //!
 //! Request handlers validate, rate-limit and prepare a [`NewResponse`] on their own tasks, then

@@ -1,6 +1,6 @@
 //! From submitted fields to a [`ValidatedResponse`]: "parse, don't validate".
 //!
-//! The web layer hands over the decoded `application/x-www-form-urlencoded` pairs (SPEC §3);
+//! The web layer hands over the decoded `application/x-www-form-urlencoded` pairs (docs/api.md);
 //! the paper import hands over the cells of a CSV row keyed by question id. Whatever comes out
 //! of [`parse_form`] is valid for its survey, so the store and the measure never re-check it.
 

@@ -275,7 +275,7 @@ impl Question {
     }
 }
 
-/// Which questions feed the summary figures of SPEC §5 besides the dimensions.
+/// Which questions feed the summary figures of docs/method.md besides the dimensions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Measure {
     /// The likert5 item of the satisfied share (`overall`).

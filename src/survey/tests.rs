@@ -387,7 +387,7 @@ fn ward_police_matches_spec() {
     assert!(overall.required && !s.scale_of(overall).unwrap().allows_na());
     assert!(s.scale_of(s.question("a1").unwrap()).unwrap().allows_na());
     assert_eq!(s.question("trust").unwrap().kind, Kind::Scale0To10);
-    // Verbatim Vietnamese texts of SPEC §4 with the unit word.
+    // Verbatim Vietnamese texts of surveys/ward-police.toml with the unit word.
     let vi = |id: &str| {
         s.question(id)
             .unwrap()

@@ -1,4 +1,4 @@
-//! The JSON API of SPEC §3: ward satisfaction, trend, province ranking and ward score.
+//! The JSON API of docs/api.md: ward satisfaction, trend, province ranking and ward score.
 //! Numbers are not rounded. Public callers get `null` for every figure of an
 //! `insufficient_data` ward-period; ministry callers always get the values.
 

@@ -31,7 +31,7 @@ pub enum Caller {
 
 impl Caller {
     /// Ministry callers (a ministry session or an API token) always get the values, even
-    /// where the status is `insufficient_data` (SPEC §3).
+    /// where the status is `insufficient_data` (docs/api.md).
     pub fn sees_all_values(&self) -> bool {
         match self {
             Caller::Public => false,

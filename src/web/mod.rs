@@ -103,7 +103,7 @@ async fn fallback() -> AppError {
     AppError::NotFound
 }
 
-/// Security headers on every response (SPEC §6): a CSP without inline scripts, no framing,
+/// Security headers on every response (docs/console.md): a CSP without inline scripts, no framing,
 /// no sniffing, a strict referrer policy, and HSTS when served over https.
 async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
     let mut resp = next.run(req).await;

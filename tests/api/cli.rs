@@ -117,6 +117,35 @@ both!(units_and_margins_import, |app| {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("sum to"), "{}", stderr(&out));
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM margins").await, 6);
+    // A present cell with a share of 0, or a missing cell, is refused, naming the line.
+    let zero = "ward_code,sex,age,share
+        00008,m,18-34,.34
+00008,m,35-54,0
+00008,m,55+,.14
+        00008,f,18-34,.17
+00008,f,35-54,.18
+00008,f,55+,.17
+";
+    let f = app.write_file("m-zero.csv", zero);
+    let out = app.cli(&["units", "margins", "import", &f]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("above 0"), "{}", stderr(&out));
+    let five = "ward_code,sex,age,share
+        00008,m,18-34,.31
+00008,m,55+,.14
+        00008,f,18-34,.20
+00008,f,35-54,.18
+00008,f,55+,.17
+";
+    let f = app.write_file("m-five.csv", five);
+    let out = app.cli(&["units", "margins", "import", &f]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("lacks the cells m 35-54"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM margins").await, 6);
 });
 
 #[test]

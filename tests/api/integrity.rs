@@ -813,7 +813,7 @@ both!(no_raw_address_is_stored_and_contacts_are_purged, |app| {
     // The survey page states what is kept and for how long.
     let page = app.get("/s/00004").await.text().await.unwrap();
     assert!(page.contains("90 ngày"), "retention stated");
-    assert!(page.contains("không lưu địa chỉ IP"));
+    assert!(page.contains("không lưu địa chỉ mạng (IP)"));
 });
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Tests of the measure: the SPEC §5 reference vector and rollup-versus-raw properties.
+//! Tests of the measure: the reference vector of docs/method.md and rollup-versus-raw properties.
 
 mod edge;
 mod prop;
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::{Age, Cell, Dimension, Margins, Respondent, ScaleSpec, Sex};
 
-/// The ward-police instrument as the method sees it (SPEC §4).
+/// The ward-police instrument as the method sees it (surveys/ward-police.toml).
 pub(super) fn ward_police() -> ScaleSpec {
     let dim = |id: &str, weight: f64, items: [&str; 2]| Dimension {
         id: id.to_string(),

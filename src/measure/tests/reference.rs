@@ -1,4 +1,4 @@
-//! The reference vector of SPEC §5, reproduced to 1e-6 through both the rollup path and the
+//! The reference vector of docs/method.md, reproduced to 1e-6 through both the rollup path and the
 //! raw oracle.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Exports of aggregates: `GET /staff/exports/aggregates.csv` and `.xlsx` — one row per ward
-//! of the user's scope with the figures of SPEC §5 for a period (default: the current quarter),
+//! of the user's scope with the figures of docs/method.md for a period (default: the current quarter),
 //! its rank within the province and its change flag. Filters `ward=`, `province=`, `period=`;
 //! a ward or province outside the scope is `404`, as one that does not exist.
 

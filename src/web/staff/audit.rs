@@ -1,4 +1,4 @@
-//! The audit trail of staff actions: recording (into `audit_log`, issue 5) and the ministry's
+//! The audit trail of staff actions: recording (into `audit_log`) and the ministry's
 //! page that reads it.
 
 use axum::Router;

@@ -1,4 +1,4 @@
-//! The staff console under `/staff` (SPEC §3): one file per area. Every page takes a [`Staff`]
+//! The staff console under `/staff` (docs/api.md): one file per area. Every page takes a [`Staff`]
 //! (a live session) and hands its scope to the store, so that what lies outside the scope is
 //! answered `404` exactly like what does not exist.
 

@@ -95,7 +95,7 @@ pub struct ProvinceQuery {
 }
 
 /// `GET /staff/provinces/{code}`: every ward with index, interval, status, change flag and
-/// rank (SPEC §5.9); sortable (`sort=rank|index|name|code|n`) and searchable (`q=`, accents
+/// rank (docs/method.md step 9); sortable (`sort=rank|index|name|code|n`) and searchable (`q=`, accents
 /// optional); Cronbach's α of the province for the quarter.
 async fn province(
     State(state): State<AppState>,

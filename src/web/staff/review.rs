@@ -1,4 +1,4 @@
-//! The review queue of flagged responses (SPEC §6): `GET /staff/wards/{code}/flagged` lists a
+//! The review queue of flagged responses (docs/console.md): `GET /staff/wards/{code}/flagged` lists a
 //! ward's flagged responses with their reasons; a reviewer includes one in the index
 //! (`POST …/flagged/{id}/include`) or excludes a counted one (`POST …/responses/{id}/exclude`).
 //! Each move updates the rollups and the audit log in one transaction (`store::flags`).
