@@ -359,7 +359,8 @@ async fn serve_takes_backups_and_keeps_the_newest() {
     };
     // The newest backup is older than every_hours: one is taken at start, then rotated.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !(names().len() == 3 && !names().contains(&old[1].to_string())) {
+    let rotated = |v: &[String]| v.len() == 3 && !v.contains(&old[1].to_string());
+    while !rotated(&names()) {
         assert!(
             Instant::now() < deadline,
             "no rotated backup: {:?}",
