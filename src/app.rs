@@ -278,7 +278,7 @@ impl App {
     ) -> std::io::Result<()> {
         let router = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "serving");
-        // Background work: bound the rate limiters' memory, purge old contact e-mails.
+        // Background work: bound the rate limiters' memory, purge personal data past its retention.
         let mut tasks = vec![
             tokio::spawn(crate::ratelimit::housekeeping_loop(
                 self.state.clone(),
@@ -286,7 +286,7 @@ impl App {
             )),
             tokio::spawn(crate::privacy::retention::purge_loop(
                 self.state.db.clone(),
-                self.state.config.privacy.contact_retention_days,
+                crate::privacy::retention::Retention::of(&self.state.config, &self.state.catalog),
                 std::time::Duration::from_secs(3600),
             )),
             tokio::spawn(crate::mail::worker::run(

@@ -67,6 +67,12 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Residents' personal data: `privacy purge` applies the retention periods now (the server
+    /// also does it every hour).
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCommand,
+    },
     /// Printable A4 posters with QR codes: `posters --province 01 --out DIR`, `posters revoke ID`.
     Posters(PostersArgs),
     /// Backups: `backup --out FILE` takes one while the server runs; `backup verify FILE` checks one.
@@ -187,6 +193,12 @@ pub enum UsersCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum PrivacyCommand {
+    /// Delete contact e-mails, erase free text and empty sent mail past their retention.
+    Purge,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum MailCommand {
     /// Enqueue the digest for every province and ministry user now.
     Digest,
@@ -275,6 +287,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Mail {
             command: MailCommand::Digest,
         } => crate::commands::mail_digest(config).await,
+        Command::Privacy {
+            command: PrivacyCommand::Purge,
+        } => crate::commands::privacy_purge(config).await,
         Command::Tokens {
             command:
                 TokensCommand::Issue {

@@ -578,3 +578,40 @@ pub async fn users_invite(config: Config, email: &str, role: &str) -> ExitCode {
         Err(AddUserError::Db(e)) => fail_db(e),
     }
 }
+
+/// `hailong privacy purge`: applies the retention periods of `[privacy]` and `[mail]` now.
+pub async fn privacy_purge(config: Config) -> ExitCode {
+    let catalog = match crate::app::load_catalog(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let db = match open(&config).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let retention = crate::privacy::retention::Retention::of(&config, &catalog);
+    match crate::privacy::retention::purge_all(&db, &retention, chrono::Utc::now()).await {
+        Ok(p) => {
+            println!(
+                "deleted {} contact e-mail(s) older than {} days",
+                p.contacts, retention.contact_days
+            );
+            println!(
+                "erased the free text of {} response(s) older than {} days (their scores stay counted)",
+                p.texts, retention.text_days
+            );
+            println!(
+                "emptied {} message(s) sent more than {} days ago",
+                p.sent_mail, retention.sent_mail_days
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: the purge stopped: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

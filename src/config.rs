@@ -214,6 +214,9 @@ pub struct MailConfig {
     pub invite_valid_hours: u32,
     /// Minutes a password-reset link stays valid.
     pub reset_valid_minutes: u32,
+    /// Days the bodies of sent messages are kept; then only their kind, recipient, subject,
+    /// status and times stay.
+    pub sent_retention_days: u32,
 }
 
 impl Default for MailConfig {
@@ -230,6 +233,7 @@ impl Default for MailConfig {
             weekly_digest: true,
             invite_valid_hours: 72,
             reset_valid_minutes: 60,
+            sent_retention_days: 30,
         }
     }
 }
@@ -297,7 +301,8 @@ pub struct RateLimitConfig {
 pub struct PrivacyConfig {
     /// Days a contact e-mail is kept before the background task deletes it.
     pub contact_retention_days: u32,
-    /// Days free text (comment and issue) is kept before it is erased.
+    /// Days free text (comment and issue) is kept before it is erased (replaced by
+    /// "[đã xoá theo yêu cầu]"; the scores stay counted).
     pub text_retention_days: u32,
 }
 
@@ -593,6 +598,9 @@ impl Config {
                     .into(),
             );
         }
+        if ml.sent_retention_days == 0 {
+            return bad("mail.sent_retention_days must be at least 1".into());
+        }
         if let Some(url) = &self.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
         {
@@ -840,6 +848,47 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn retention_periods_have_defaults_and_refuse_zero() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.privacy.text_retention_days, 730);
+        assert_eq!(c.privacy.contact_retention_days, 90);
+        assert_eq!(c.mail.sent_retention_days, 30);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "[privacy]\ntext_retention_days = 365\n[mail]\nsent_retention_days = 7\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.privacy.text_retention_days, 365);
+        assert_eq!(c.mail.sent_retention_days, 7);
+        for (file, key) in [
+            (
+                "[mail]\nsent_retention_days = 0\n",
+                "mail.sent_retention_days",
+            ),
+            (
+                "[privacy]\ntext_retention_days = 0\n",
+                "privacy.text_retention_days",
+            ),
+            (
+                "[privacy]\ncontact_retention_days = 0\n",
+                "privacy.contact_retention_days",
+            ),
+        ] {
+            std::fs::write(&f, file).unwrap();
+            let e = Config::load_from(Some(&f), &[]).unwrap_err().to_string();
+            assert!(e.contains(&format!("{key} must be at least 1")), "{e}");
+        }
+        std::fs::write(&f, "[mail]\nsent_retention_days = -1\n").unwrap();
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -152,6 +152,7 @@ pub fn new_response(
         flag_reason: None,
         device_hash: None,
         token_hash: None,
+        privacy_hash: None,
         ip_hash: None,
         alert_basis: None,
         contributions,

@@ -18,6 +18,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/public/thanks.html"),
     ),
     (
+        "public/privacy.html",
+        include_str!("../templates/public/privacy.html"),
+    ),
+    (
+        "public/privacy_done.html",
+        include_str!("../templates/public/privacy_done.html"),
+    ),
+    (
         "public/poster.html",
         include_str!("../templates/public/poster.html"),
     ),
@@ -214,6 +222,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "survey.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/survey.js"),
+    ),
+    (
+        "privacy.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/privacy.css"),
     ),
     (
         "results.css",

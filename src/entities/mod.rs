@@ -14,6 +14,7 @@ pub mod mail_optout;
 pub mod margin;
 pub mod outbox;
 pub mod poster;
+pub mod privacy_link;
 pub mod province;
 pub mod response;
 pub mod response_origin;

@@ -116,20 +116,23 @@ impl AlertBasis {
             };
         }
         let text = |q: &str| text_of(r, q).filter(|t| !t.trim().is_empty());
-        let excerpt = text("comment").or_else(|| text("issue")).map(|t| {
-            let mut e = crate::privacy::mask_text(t);
-            if let Some((cut, _)) = e.char_indices().nth(EXCERPT_CHARS) {
-                e.truncate(cut);
-                e.push('…');
-            }
-            e
-        });
+        let excerpt = text("comment").or_else(|| text("issue")).map(excerpt_of);
         AlertBasis {
             reasons,
             overall,
             excerpt,
         }
     }
+}
+
+/// The excerpt of a free-text answer an alert quotes: masked, cut at [`EXCERPT_CHARS`].
+pub fn excerpt_of(text: &str) -> String {
+    let mut e = crate::privacy::mask_text(text);
+    if let Some((cut, _)) = e.char_indices().nth(EXCERPT_CHARS) {
+        e.truncate(cut);
+        e.push('…');
+    }
+    e
 }
 
 #[derive(Serialize)]

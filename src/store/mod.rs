@@ -12,6 +12,7 @@ pub mod flags;
 pub mod health;
 pub mod integrity;
 pub mod posters;
+pub mod privacy;
 pub mod responses;
 pub mod rollups;
 pub mod staff;

@@ -100,6 +100,9 @@ pub struct NewResponse {
     /// SHA-256 of the invitation token it came with: claimed in the same transaction (a token
     /// already used, expired or for another ward flags the response `token_invalid`).
     pub token_hash: Option<String>,
+    /// SHA-256 of the random part of the resident's private link (`/privacy/{id}-{secret}`,
+    /// see `store::privacy`), stored with the response; `None` gives it no link.
+    pub privacy_hash: Option<String>,
     /// The client address as a keyed hash with the day's key, and that day (never the address).
     pub ip_hash: Option<(String, String)>,
     /// What this response adds to its ward's rollups (`measure::contributions`).
@@ -302,6 +305,7 @@ pub async fn insert_batch_outcomes(
     let mut stored_ids: Vec<(i64, bool)> = Vec::with_capacity(batch.len());
     let mut contacts: Vec<Value> = Vec::new();
     let mut origins: Vec<Value> = Vec::new();
+    let mut links: Vec<Value> = Vec::new();
     let mut rollups = RollupDelta::default();
     for (((r, receipt), checks), flag) in batch.iter().zip(&receipts).zip(&all_checks).zip(&flags) {
         let id = *ids
@@ -315,6 +319,9 @@ pub async fn insert_batch_outcomes(
                 Value::from(hash.as_str()),
                 Value::from(day.as_str()),
             ]);
+        }
+        if let Some(hash) = &r.privacy_hash {
+            links.extend([Value::from(id), Value::from(hash.as_str())]);
         }
         if let Some((email, consent)) = &r.contact {
             contacts.extend([
@@ -343,6 +350,15 @@ pub async fn insert_batch_outcomes(
         "INSERT INTO response_origins (response_id, ip_hash, day)",
         3,
         origins,
+        "",
+        256,
+    )
+    .await?;
+    super::execute_rows(
+        db,
+        "INSERT INTO privacy_links (response_id, secret_hash)",
+        2,
+        links,
         "",
         256,
     )

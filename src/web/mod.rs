@@ -20,6 +20,7 @@ pub mod api;
 pub mod caller;
 pub mod followup;
 pub mod form;
+pub mod privacy;
 pub mod public;
 pub mod reach;
 pub mod results;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reach::routes())
         .merge(results::routes())
         .merge(followup::routes())
+        .merge(privacy::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)
@@ -59,7 +61,7 @@ pub fn router(state: AppState) -> Router {
             security_headers(req, next, hsts)
         }))
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::monitor::track,
@@ -103,11 +105,43 @@ async fn fallback() -> AppError {
     AppError::NotFound
 }
 
+/// The request span of the HTTP trace: method, path and version, with a resident's private
+/// link (`/privacy/{token}`) written without its token, and no query string (a receipt or an
+/// invitation token has no place in a log either).
+fn request_span(req: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %logged_path(req.uri().path()),
+        version = ?req.version(),
+    )
+}
+
+/// The path as logs may show it.
+pub fn logged_path(path: &str) -> &str {
+    if path.starts_with("/privacy/") {
+        privacy::LOGGED_PATH
+    } else {
+        path
+    }
+}
+
+/// Pages that show or are reached by a resident's private link: the thank-you page and
+/// `/privacy/…`. They are never cached and send no Referer on.
+fn is_private_page(path: &str) -> bool {
+    path.starts_with("/privacy/") || (path.starts_with("/s/") && path.ends_with("/thanks"))
+}
+
 /// Security headers on every response (docs/console.md): a CSP without inline scripts, no framing,
-/// no sniffing, a strict referrer policy, and HSTS when served over https.
+/// no sniffing, a strict referrer policy (none at all from the private pages), and HSTS when
+/// served over https.
 async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
+    let private = is_private_page(req.uri().path());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if private {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -121,7 +155,11 @@ async fn security_headers(req: Request, next: Next, hsts: bool) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static(if private {
+            "no-referrer"
+        } else {
+            "same-origin"
+        }),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if hsts {

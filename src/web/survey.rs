@@ -470,6 +470,10 @@ async fn store_submission(
         .as_deref()
         .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
+    // The resident's private link: its hash is stored with the response, the secret itself
+    // only reaches the resident's browser (see `privacy_cookie`).
+    let (link_secret, link_hash) = crate::store::privacy::new_secret();
+    new.privacy_hash = Some(link_hash);
     new.alert_basis = Some(crate::mail::alerts::AlertBasis::of(
         &state.config.mail,
         &new,
@@ -493,8 +497,34 @@ async fn store_submission(
         location.push_str("&lang=en");
     }
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    let link = crate::store::privacy::token(outcome.id, &link_secret);
+    if let Some(cookie) = privacy_cookie(&state, &unit.code, &link) {
+        r.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     r.extensions_mut().insert(stored);
     Ok(r)
+}
+
+/// The cookie that carries the private link from the submission to its thank-you page.
+pub const PRIVACY_COOKIE: &str = "hl_link";
+
+/// How long the thank-you page can show the link again (a reload, the back button).
+const PRIVACY_COOKIE_SECS: u32 = 15 * 60;
+
+/// The private link travels to the thank-you page in a cookie, not in its URL: a URL ends up
+/// in access logs (ours, a reverse proxy's) and in the browser's history; this cookie is sent
+/// only to this ward's thank-you page, only by this browser, for a quarter of an hour, and
+/// never to scripts. Without cookies the thank-you page simply shows no link.
+fn privacy_cookie(state: &AppState, ward: &str, link: &str) -> Option<header::HeaderValue> {
+    let secure = if state.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    header::HeaderValue::from_str(&format!(
+        "{PRIVACY_COOKIE}={link}; Path=/s/{ward}/thanks; Max-Age={PRIVACY_COOKIE_SECS}; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok()
 }
 
 #[derive(Deserialize)]
@@ -507,6 +537,7 @@ async fn thanks(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(q): Query<ThanksQuery>,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
     let (unit, kind) = unit_or_404(&state, &code).await?;
@@ -516,10 +547,23 @@ async fn thanks(
         .filter(response::Column::WardCode.eq(unit.code.clone()))
         .one(&state.db)
         .await?;
-    if found.is_none() {
+    let Some(found) = found else {
         return Err(AppError::NotFound);
+    };
+    // The link is shown only with the response it opens (a cookie left by another answer
+    // from this browser shows nothing).
+    let mut privacy_token = None;
+    if let Some(link) = crate::ratelimit::cookie(&headers, PRIVACY_COOKIE)
+        && crate::store::privacy::parse_token(link).is_some_and(|(id, _)| id == found.id)
+        && crate::store::privacy::find(&state.db, link)
+            .await?
+            .is_some_and(|r| r.id == found.id)
+    {
+        privacy_token = Some(link.to_string());
     }
     let mut ctx = tera::Context::new();
+    ctx.insert("privacy_token", &privacy_token);
+    ctx.insert("privacy_base", state.config.base_url.trim_end_matches('/'));
     ctx.insert("lang", lang.as_str());
     ctx.insert("ward", &ward_view(&unit, kind, lang));
     ctx.insert("receipt", &receipt);

@@ -19,6 +19,7 @@ mod mailsink;
 mod measure;
 mod migrations;
 mod ops;
+mod privacy_rights;
 mod prometheus;
 mod public;
 mod results;
