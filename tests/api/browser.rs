@@ -140,3 +140,72 @@ async fn results_pages_pass_axe_at_phone_and_desktop_width() {
     assert_eq!(stdout.matches("axe 0 violations").count(), 18, "{stdout}");
     app.finish().await;
 }
+
+/// The thank-you page with its private link, the private page (Vietnamese and English), its
+/// 422 with nothing ticked and the confirmation pass axe at 390 px and 1280 px, reached as a
+/// resident reaches them (screenshots in `PRIVACY_SHOTS` when set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    hailong_axe_missing = "chromium",
+    ignore = "needs chromium: apt-get install chromium"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "chromedriver",
+    ignore = "needs chromedriver: apt-get install chromium-driver"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "node",
+    ignore = "needs node: apt-get install nodejs"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "axe-core",
+    ignore = "needs axe-core: npm install --prefix tests/browser axe-core@4"
+)]
+async fn privacy_pages_pass_axe_at_phone_and_desktop_width() {
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test cannot run, missing: {}",
+        missing.join(", ")
+    );
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let shots = std::env::var("PRIVACY_SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| app.dir.path().join("shots"));
+    let pages = [
+        ("thanks", "submit:/s/00004"),
+        ("privacy", "follow:/privacy/"),
+        ("privacy-en", "same:?lang=en"),
+        ("privacy-422", "click:.rights button[type=submit]"),
+        (
+            "privacy-done",
+            "click:input[name=erase_text];.rights button[type=submit]",
+        ),
+    ]
+    .map(|(n, p)| format!("{n}={p}"))
+    .join(",");
+    let out = tokio::process::Command::new("node")
+        .arg(repo_path("tests/browser/check.mjs"))
+        .arg(format!("http://{}", app.addr))
+        .arg(&shots)
+        .env("AXE_JS", axe_path())
+        .env("ONLY_PAGES", pages)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stdout.matches("axe 0 violations").count(), 10, "{stdout}");
+    // Each width answered once and erased its text once through the pages.
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM responses").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'privacy.erase_text'")
+            .await,
+        2
+    );
+    app.finish().await;
+}

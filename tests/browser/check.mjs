@@ -20,7 +20,12 @@
 //                  directory, of this script's folder, or NODE_PATH)
 //   WARD, XA_WARD  a phường and a xã ward code (default 00004 and 00376)
 //   ONLY_PAGES     `name=/path,name=/path…`: check only these pages (axe, overflow,
-//                  screenshots) at 390 px (phone) and 1280 px, and skip the survey flows
+//                  screenshots) at 390 px (phone) and 1280 px, and skip the survey flows.
+//                  Instead of `/path` an entry may say how to reach its page from the one
+//                  before: `submit:/s/WARD` (answer that survey validly and send it),
+//                  `follow:/prefix` (the first link of the page whose href starts so),
+//                  `same:?query` (this page's path with another query), `click:CSS;CSS…`
+//                  (click each in turn; the last one submits a form)
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -185,6 +190,10 @@ class Session {
   async click(css) {
     const el = await this.find(css);
     await this.cmd("POST", `/element/${el}/click`, {});
+  }
+  async type(css, text) {
+    const el = await this.find(css);
+    await this.cmd("POST", `/element/${el}/value`, { text });
   }
   async displayed(css) {
     const els = await this.findAll(css);
@@ -362,13 +371,56 @@ async function pagesWithoutJs(s) {
   await s.shot(`${tag}-thanks`, false);
 }
 
+// Clicks each element in turn; waits for the page the last click loads.
+async function clickThrough(s, selectors) {
+  const before = await s.find("html");
+  for (const css of selectors) await s.click(css);
+  for (let i = 0; i < 100; i++) {
+    try {
+      await s.cmd("GET", `/element/${before}/name`);
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await s.settle();
+}
+
+// Goes to an ONLY_PAGES entry's page (see the header).
+async function reach(s, how) {
+  if (how.startsWith("submit:")) {
+    await s.go(how.slice(7));
+    await fillValid(s);
+    // With a comment and a reply address, so that the private page has something to erase.
+    await s.type("#f-comment-0", "Đèn đường ngõ 12 hỏng đã lâu, mong sửa sớm.");
+    await s.type("#f-contact_email-0", "nguoidan@example.vn");
+    await s.click("input[name=contact_consent]");
+    await submitForm(s);
+  } else if (how.startsWith("follow:")) {
+    const prefix = how.slice(7);
+    const href = await s.exec(
+      "const a = [...document.querySelectorAll('a[href]')].find(a => a.getAttribute('href').startsWith(arguments[0])); return a && a.getAttribute('href');",
+      [prefix],
+    );
+    if (!href) throw new Error(`no link starting with ${prefix} on ${await s.url()}`);
+    await s.go(href);
+  } else if (how.startsWith("same:")) {
+    const u = new URL(await s.url());
+    await s.go(u.pathname + how.slice(5));
+  } else if (how.startsWith("click:")) {
+    await clickThrough(s, how.slice(6).split(";"));
+  } else {
+    await s.go(how);
+  }
+}
+
 // Only the pages of ONLY_PAGES, at phone and desktop width.
 async function onlyPages(s, tag) {
   for (const item of process.env.ONLY_PAGES.split(",").filter(Boolean)) {
     const at = item.indexOf("=");
     const [name, path] = [item.slice(0, at), item.slice(at + 1)];
     const label = `${tag} ${name} ${path}`;
-    await s.go(path);
+    await reach(s, path);
     await s.shot(`${tag}-${name}`, false);
     await s.shot(`${tag}-${name}-full`, true);
     await s.scrollWidthOk(label);
