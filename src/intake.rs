@@ -154,6 +154,7 @@ pub fn new_response(
         token_hash: None,
         ip_hash: None,
         alert_basis: None,
+        misconduct: Vec::new(),
         contributions,
     }
 }

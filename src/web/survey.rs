@@ -470,6 +470,7 @@ async fn store_submission(
         .as_deref()
         .map(|d| state.secrets.device_hash(d));
     new.ip_hash = Some(state.secrets.ip_hash(&state.db, client.ip, now).await?);
+    new.misconduct = crate::mail::alerts::misconduct(&state.config.mail, &new);
     new.alert_basis = Some(crate::mail::alerts::AlertBasis::of(
         &state.config.mail,
         &new,
