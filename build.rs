@@ -7,7 +7,10 @@
 //! - `hailong_webdriver_missing = "chromium" | "chromedriver"`: the first program the WebDriver
 //!   browser tests need that is not installed;
 //! - `hailong_axe_missing = "chromium" | "chromedriver" | "node" | "axe-core"`: the same for the
-//!   accessibility test of the public pages, which also needs node and axe-core.
+//!   accessibility test of the public pages, which also needs node and axe-core;
+//! - `hailong_tool_missing = "nginx"` (and so on, once per program): each program that the
+//!   deployment and backup tests run (`systemd-analyze`, `nginx`, `openssl`, `pg_dump`,
+//!   `pg_restore`) and that is not on `PATH`.
 //!
 //! With `HAILONG_TEST_REQUIRE_ALL=1` anything missing fails the build, naming it.
 //!
@@ -32,6 +35,21 @@ fn main() {
     );
     println!(
         "cargo::rustc-check-cfg=cfg(hailong_axe_missing, values(\"chromium\", \"chromedriver\", \"node\", \"axe-core\"))"
+    );
+    let tools = [
+        "systemd-analyze",
+        "nginx",
+        "openssl",
+        "pg_dump",
+        "pg_restore",
+    ];
+    println!(
+        "cargo::rustc-check-cfg=cfg(hailong_tool_missing, values({}))",
+        tools
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let mut missing = Vec::new();
@@ -91,6 +109,23 @@ fn main() {
     for (name, found, wanted) in &programs {
         if found.is_none() {
             missing.push(format!("{name} ({})", wanted.display()));
+        }
+    }
+    // Programs the deployment and backup tests run, found on PATH.
+    let mut watched_path = false;
+    for tool in tools {
+        match on_path(tool) {
+            Some(path) => watch(&path),
+            None => {
+                println!("cargo::rustc-cfg=hailong_tool_missing=\"{tool}\"");
+                missing.push(format!("{tool} (on PATH)"));
+                if !watched_path {
+                    for dir in path_dirs() {
+                        watch(&dir);
+                    }
+                    watched_path = true;
+                }
+            }
         }
     }
 

@@ -208,6 +208,10 @@ pub struct MailConfig {
     pub alert_max_overall: i32,
     /// Words in a comment or issue that alert the ward's officers (matched without accents too).
     pub alert_keywords: Vec<String>,
+    /// Words in a comment or issue that name misconduct by the police (matched like
+    /// `alert_keywords`): such a response is withheld from its ward (inbox and alerts) until a
+    /// province or ministry user releases it, and the province's users are alerted instead.
+    pub misconduct_keywords: Vec<String>,
     /// Whether the worker enqueues the weekly digest (Mondays, Vietnam time).
     pub weekly_digest: bool,
     /// Hours an invitation link stays valid.
@@ -230,6 +234,16 @@ impl Default for MailConfig {
             followup_days: 7,
             alert_max_overall: 2,
             alert_keywords: vec!["hối lộ".into(), "tiêu cực".into(), "sách nhiễu".into()],
+            misconduct_keywords: [
+                "hối lộ",
+                "tiêu cực",
+                "sách nhiễu",
+                "đòi tiền",
+                "bảo kê",
+                "đánh người",
+            ]
+            .map(String::from)
+            .to_vec(),
             weekly_digest: true,
             invite_valid_hours: 72,
             reset_valid_minutes: 60,

@@ -155,6 +155,7 @@ pub fn new_response(
         privacy_hash: None,
         ip_hash: None,
         alert_basis: None,
+        misconduct: Vec::new(),
         contributions,
     }
 }

@@ -86,6 +86,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff/flagged.html"),
     ),
     (
+        "email/misconduct_alert/subject.txt",
+        include_str!("../templates/email/misconduct_alert/subject.txt"),
+    ),
+    (
+        "email/misconduct_alert/text.txt",
+        include_str!("../templates/email/misconduct_alert/text.txt"),
+    ),
+    (
+        "email/misconduct_alert/html.html",
+        include_str!("../templates/email/misconduct_alert/html.html"),
+    ),
+    (
         "email/ward_alert/subject.txt",
         include_str!("../templates/email/ward_alert/subject.txt"),
     ),

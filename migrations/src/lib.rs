@@ -14,6 +14,7 @@ mod m20261128_000001_inline_answers;
 mod m20261128_000002_drop_ward_month_index;
 mod m20261128_100001_writer_lookups;
 mod m20261203_300001_action_notes;
+mod m20261204_300001_withheld;
 mod m20261204_400001_privacy_links;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_drop_ward_month_index::Migration),
             Box::new(m20261128_100001_writer_lookups::Migration),
             Box::new(m20261203_300001_action_notes::Migration),
+            Box::new(m20261204_300001_withheld::Migration),
             Box::new(m20261204_400001_privacy_links::Migration),
         ]
     }

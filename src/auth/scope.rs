@@ -57,6 +57,12 @@ impl Scope {
 
     /// Whether the role may enter ward-score criteria (province and ministry staff).
     pub fn can_enter_criteria(&self) -> bool {
+        self.reviews_wards()
+    }
+
+    /// Whether this scope reviews wards (province and ministry): it reads withheld complaints
+    /// and flagged responses, and includes, excludes and releases them.
+    pub fn reviews_wards(&self) -> bool {
         !matches!(self, Scope::Ward(_))
     }
 

@@ -22,3 +22,4 @@ pub mod server_key;
 pub mod staff_session;
 pub mod staff_user;
 pub mod unit;
+pub mod withheld_response;

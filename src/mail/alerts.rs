@@ -69,6 +69,27 @@ fn reasons_given(cfg: &MailConfig, r: &NewResponse, overall: Option<i32>) -> Vec
     out
 }
 
+/// The misconduct keywords (`mail.misconduct_keywords`) that a response's comment or issue
+/// holds, each once, in the configured order; empty when none (or no text).
+pub fn misconduct(cfg: &MailConfig, r: &NewResponse) -> Vec<String> {
+    let texts = ["comment", "issue"].map(|q| text_of(r, q));
+    if cfg.misconduct_keywords.is_empty() || texts.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    FOLDED_MISCONDUCT.with_borrow_mut(|folded| {
+        folded.update(&cfg.misconduct_keywords);
+        let mut out: Vec<String> = Vec::new();
+        for t in texts.into_iter().flatten() {
+            for k in matching_folded(&cfg.misconduct_keywords, &folded.folded, &fold(t)) {
+                if !out.iter().any(|o| o == k) {
+                    out.push(k.to_string());
+                }
+            }
+        }
+        out
+    })
+}
+
 /// A keyword list with each keyword folded (see [`fold`]), for [`matching_folded`].
 #[derive(Default)]
 struct FoldedKeywords {
@@ -89,6 +110,8 @@ impl FoldedKeywords {
 thread_local! {
     /// The configured keywords, folded once per thread rather than once per keyword and text.
     static FOLDED_KEYWORDS: std::cell::RefCell<FoldedKeywords> = Default::default();
+    /// The same for the misconduct keywords.
+    static FOLDED_MISCONDUCT: std::cell::RefCell<FoldedKeywords> = Default::default();
 }
 
 /// The longest comment excerpt of an alert, in characters (an ellipsis marks a longer one).
@@ -108,7 +131,7 @@ impl AlertBasis {
     pub fn of(cfg: &MailConfig, r: &NewResponse) -> AlertBasis {
         let overall = overall_of(r);
         let reasons = reasons_given(cfg, r, overall);
-        if reasons.is_empty() {
+        if reasons.is_empty() && r.misconduct.is_empty() {
             return AlertBasis {
                 reasons,
                 overall,
@@ -201,20 +224,30 @@ pub async fn enqueue_alerts(
     use std::borrow::Cow;
     use std::collections::BTreeMap;
     let mut by_ward: BTreeMap<&str, Vec<(&Stored<'_>, Cow<'_, AlertBasis>)>> = BTreeMap::new();
+    // Withheld responses (their text names misconduct) alert the province, never the ward.
+    let mut withheld: BTreeMap<&str, Vec<(&Stored<'_>, Cow<'_, AlertBasis>)>> = BTreeMap::new();
     for s in stored.iter().filter(|s| s.counted) {
         let r = s.response;
         let basis = match &r.alert_basis {
             Some(b) => Cow::Borrowed(b),
             None => Cow::Owned(AlertBasis::of(mail.cfg, r)),
         };
+        if !r.misconduct.is_empty() {
+            withheld.entry(&r.ward_code).or_default().push((s, basis));
+            continue;
+        }
         if basis.reasons.is_empty() {
             continue;
         }
         by_ward.entry(&r.ward_code).or_default().push((s, basis));
     }
-    let mut n = 0;
+    let mut n = if withheld.is_empty() {
+        0
+    } else {
+        enqueue_province_alerts(db, mail, withheld).await?
+    };
     if by_ward.is_empty() {
-        return Ok(0);
+        return Ok(n);
     }
     // One query tells which of the wards have officers at all (most batches: none); the
     // alerts' items are made only for those.
@@ -262,6 +295,100 @@ pub async fn enqueue_alerts(
             let mut msg = render(mail.tera, "ward_alert", &o.email, &ctx)
                 .map_err(|e| DbErr::Custom(format!("cannot render the ward alert: {e}")))?;
             msg.ref_key = Some(format!("response:{}", items[0].id));
+            if outbox::enqueue(db, msg).await? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[derive(Serialize)]
+struct ProvinceAlertItem {
+    ward_code: String,
+    ward_title: String,
+    #[serde(flatten)]
+    item: AlertItem,
+}
+
+#[derive(Serialize)]
+struct ProvinceAlertCtx<'a> {
+    province_code: &'a str,
+    province_name: &'a str,
+    review_url: String,
+    items: &'a [ProvinceAlertItem],
+    count_vi: String,
+    count_en: String,
+    more: usize,
+    more_vi: String,
+    more_en: String,
+}
+
+/// Alerts the users of each province (role `province:CODE`) about its wards' withheld
+/// responses: one message per user and province per batch, pointing at the province's review
+/// page, where the text can be read and released to the ward.
+async fn enqueue_province_alerts(
+    db: &impl ConnectionTrait,
+    mail: &MailCtx<'_>,
+    withheld: std::collections::BTreeMap<
+        &str,
+        Vec<(&Stored<'_>, std::borrow::Cow<'_, AlertBasis>)>,
+    >,
+) -> Result<usize, DbErr> {
+    use std::collections::BTreeMap;
+    let mut by_province: BTreeMap<String, (String, Vec<ProvinceAlertItem>)> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (ward_code, items) in withheld {
+        let Some(unit) = crate::store::units::find_unit(db, ward_code).await? else {
+            continue;
+        };
+        let title = crate::web::reach::unit_title(&unit);
+        *counts.entry(unit.province_code.clone()).or_default() += items.len();
+        let entry = by_province
+            .entry(unit.province_code.clone())
+            .or_insert_with(|| (unit.province_name.clone(), Vec::new()));
+        for (s, basis) in items {
+            if entry.1.len() >= MAX_ITEMS {
+                break;
+            }
+            let mut item = alert_item(mail, s, &basis);
+            item.keywords = s.response.misconduct.clone();
+            item.url = format!(
+                "{}/staff/provinces/{}/review#withheld-{}",
+                base(mail.base_url),
+                unit.province_code,
+                s.id
+            );
+            entry.1.push(ProvinceAlertItem {
+                ward_code: ward_code.to_string(),
+                ward_title: title.clone(),
+                item,
+            });
+        }
+    }
+    let mut n = 0;
+    for (code, (name, items)) in &by_province {
+        let users = crate::store::staff::province_staff(db, code).await?;
+        if users.is_empty() || items.is_empty() {
+            continue;
+        }
+        let count = counts.get(code).copied().unwrap_or(items.len());
+        let more = count - items.len();
+        let ctx = ProvinceAlertCtx {
+            province_code: code,
+            province_name: name,
+            review_url: format!("{}/staff/provinces/{code}/review", base(mail.base_url)),
+            items,
+            count_vi: grouped(count, '.'),
+            count_en: grouped(count, ','),
+            more,
+            more_vi: grouped(more, '.'),
+            more_en: grouped(more, ','),
+        };
+        for u in users {
+            let mut msg = render(mail.tera, "misconduct_alert", &u.email, &ctx)
+                .map_err(|e| DbErr::Custom(format!("cannot render the misconduct alert: {e}")))?;
+            msg.ref_key = Some(format!("response:{}", items[0].item.id));
             if outbox::enqueue(db, msg).await? {
                 n += 1;
             }
@@ -363,6 +490,35 @@ mod tests {
         assert_eq!(reasons(&other, &calm), ["keyword=TỐT"]);
         assert_eq!(reasons(&other, &r), ["overall=1"]);
         assert_eq!(reasons(&cfg, &r).len(), 3);
+    }
+
+    #[test]
+    fn misconduct_is_found_as_whole_words_with_or_without_accents() {
+        let cfg = MailConfig::default();
+        let r = response(&[
+            ("comment", None, Some("Anh ấy DOI TIEN rồi còn đánh người")),
+            ("issue", None, Some("đòi tiền")),
+        ]);
+        assert_eq!(misconduct(&cfg, &r), ["đòi tiền", "đánh người"]);
+        // "bảo kê" is a whole word; "bảo kêu" is not it.
+        let near = response(&[("comment", None, Some("Tôi bảo kêu cứu, tiêu cựcc"))]);
+        assert!(misconduct(&cfg, &near).is_empty());
+        let none = response(&[("overall", Some(1), None)]);
+        assert!(misconduct(&cfg, &none).is_empty());
+        // A withheld response carries its excerpt for the province even without alert reasons.
+        let mut quiet = response(&[
+            ("overall", Some(5), None),
+            ("comment", None, Some("cán bộ bảo kê quán 0912345678")),
+        ]);
+        quiet.misconduct = misconduct(&cfg, &quiet);
+        assert_eq!(quiet.misconduct, ["bảo kê"]);
+        let basis = AlertBasis::of(&cfg, &quiet);
+        assert!(basis.reasons.is_empty());
+        let excerpt = basis.excerpt.expect("an excerpt");
+        assert!(
+            excerpt.contains("bảo kê") && !excerpt.contains("0912345678"),
+            "{excerpt}"
+        );
     }
 
     #[test]

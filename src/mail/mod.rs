@@ -20,7 +20,7 @@ use serde::Serialize;
 /// A message ready to be enqueued: rendered, with its recipient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    /// `ward_alert`, `reply`, `followup`, `digest`, `invite` or `password_reset`.
+    /// `ward_alert`, `misconduct_alert`, `reply`, `followup`, `digest`, `invite` or `password_reset`.
     pub kind: &'static str,
     pub to: String,
     pub subject: String,

@@ -290,8 +290,9 @@ pub async fn import_file(
     loop {
         let rec = stream.next_record(&mut errors);
         if let Some(rec) = &rec
-            && let Some(r) = parse_record(rules, &stream.header, rec, &mut errors)
+            && let Some(mut r) = parse_record(rules, &stream.header, rec, &mut errors)
         {
+            r.misconduct = crate::mail::alerts::misconduct(mail.cfg, &r);
             batch.push(r);
         }
         if batch.len() >= BATCH || (rec.is_none() && !batch.is_empty()) {
@@ -351,9 +352,11 @@ async fn store_batch(
     let outcomes =
         super::responses::insert_batch_outcomes(txn, batch, integrity, None, Some(caches)).await?;
     let keep = (0..batch.len()).filter(|&i| {
+        let withheld = !batch[i].misconduct.is_empty();
         outcomes[i].flag.is_none()
-            && staffed.contains(&batch[i].ward_code)
-            && !crate::mail::alerts::reasons(mail.cfg, &batch[i]).is_empty()
+            && (withheld
+                || (staffed.contains(&batch[i].ward_code)
+                    && !crate::mail::alerts::reasons(mail.cfg, &batch[i]).is_empty()))
     });
     for i in keep {
         alerting.push((

@@ -55,6 +55,9 @@ fn condition(scope: &Scope, f: &ExportFilter) -> Condition {
     c
 }
 
+/// What a ward user's export shows in place of the text of a response withheld from the ward.
+pub const WITHHELD_TEXT: &str = "[đang chờ cấp trên xem xét]";
+
 /// One page of responses after `after_id`, ordered by id, with their answers (contact data
 /// lives in another table and is never read here).
 pub async fn responses_page(
@@ -71,10 +74,22 @@ pub async fn responses_page(
         .limit(limit)
         .all(db)
         .await?;
+    // A ward user's export leaves out the text of complaints withheld from the ward.
+    let withheld = if scope.reviews_wards() {
+        std::collections::HashSet::new()
+    } else {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        super::withheld::unreleased_among(db, &ids).await?
+    };
     Ok(rows
         .into_iter()
         .map(|r| {
-            let a = AnswerRow::from_json(&r.answers);
+            let mut a = AnswerRow::from_json(&r.answers);
+            if withheld.contains(&r.id) {
+                for row in a.iter_mut().filter(|row| row.value_text.is_some()) {
+                    row.value_text = Some(WITHHELD_TEXT.to_string());
+                }
+            }
             (r, a)
         })
         .collect())

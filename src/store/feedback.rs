@@ -104,6 +104,8 @@ pub struct InboxFilter {
     /// Only items with a comment (not only an "issue" answer).
     pub with_comment: bool,
     pub channel: Option<String>,
+    /// Leaves out responses withheld from the ward (see `store::withheld`): set for ward users.
+    pub hide_withheld: bool,
 }
 
 /// A ward of the caller's scope, or `None` (absent or outside: the same answer).
@@ -150,6 +152,9 @@ fn inbox_query(
     if let Some(c) = &f.channel {
         q = q.filter(response::Column::Channel.eq(c));
     }
+    if f.hide_withheld {
+        q = q.filter(super::withheld::not_withheld());
+    }
     if let Some(b) = f.band {
         let (lo, hi) = b.range();
         let overall = match backend {
@@ -188,6 +193,8 @@ pub struct Item {
     pub status: Status,
     pub assignee: Option<(i64, String)>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Withheld from the ward and not yet released (only reviewers see such an item).
+    pub withheld: bool,
 }
 
 pub const PAGE_SIZE: u64 = 50;
@@ -220,6 +227,7 @@ async fn complete(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let withheld = super::withheld::unreleased_among(db, &ids).await?;
     let states: HashMap<i64, feedback_state::Model> = feedback_state::Entity::find()
         .filter(feedback_state::Column::ResponseId.is_in(ids))
         .all(db)
@@ -252,19 +260,26 @@ async fn complete(
                     .and_then(|s| s.assignee_id)
                     .and_then(|id| emails.get(&id).map(|e| (id, e.clone()))),
                 updated_at: st.map(|s| s.updated_at),
+                withheld: withheld.contains(&r.id),
                 response: r,
             }
         })
         .collect())
 }
 
-/// One item of a ward (absent when the response is not an inbox item of that ward).
+/// One item of a ward (absent when the response is not an inbox item of that ward, or, with
+/// `hide_withheld`, when it is withheld from the ward).
 pub async fn item(
     db: &impl ConnectionTrait,
     ward: &UnitInfo,
     id: i64,
+    hide_withheld: bool,
 ) -> Result<Option<Item>, DbErr> {
-    let r = inbox_query(db.get_database_backend(), ward, &InboxFilter::default())
+    let filter = InboxFilter {
+        hide_withheld,
+        ..InboxFilter::default()
+    };
+    let r = inbox_query(db.get_database_backend(), ward, &filter)
         .filter(response::Column::Id.eq(id))
         .one(db)
         .await?;

@@ -20,6 +20,7 @@ pub mod tokens;
 pub mod unit_moves;
 pub mod units;
 pub mod verify;
+pub mod withheld;
 pub mod writer;
 
 use sea_orm::{

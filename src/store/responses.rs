@@ -111,6 +111,10 @@ pub struct NewResponse {
     /// (`mail::alerts::AlertBasis::of`) so that the writer does not match keywords; `None`
     /// has the writer work it out.
     pub alert_basis: Option<crate::mail::alerts::AlertBasis>,
+    /// The misconduct keywords its comment or issue holds (`mail::alerts::misconduct`): when
+    /// any, it is stored withheld from its ward (`withheld_responses`) and alerts the
+    /// province's users instead of the ward's officers.
+    pub misconduct: Vec<String>,
 }
 
 const RECEIPT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -306,6 +310,8 @@ pub async fn insert_batch_outcomes(
     let mut contacts: Vec<Value> = Vec::new();
     let mut origins: Vec<Value> = Vec::new();
     let mut links: Vec<Value> = Vec::new();
+    let mut withheld: Vec<Value> = Vec::new();
+    let mut withheld_audit: Vec<Value> = Vec::new();
     let mut rollups = RollupDelta::default();
     for (((r, receipt), checks), flag) in batch.iter().zip(&receipts).zip(&all_checks).zip(&flags) {
         let id = *ids
@@ -322,6 +328,25 @@ pub async fn insert_batch_outcomes(
         }
         if let Some(hash) = &r.privacy_hash {
             links.extend([Value::from(id), Value::from(hash.as_str())]);
+        }
+        if !r.misconduct.is_empty() {
+            let keywords = r.misconduct.join(", ");
+            withheld.extend([
+                Value::from(id),
+                Value::from(r.ward_code.as_str()),
+                Value::from(keywords.as_str()),
+                Value::from(r.submitted_at),
+            ]);
+            withheld_audit.extend([
+                Value::from(r.submitted_at),
+                Value::from("system"),
+                Value::from("response.withhold"),
+                Value::from(format!("response:{id}")),
+                Value::from(format!(
+                    "giữ lại, không chuyển cho đơn vị {}; từ khoá: {keywords}",
+                    r.ward_code
+                )),
+            ]);
         }
         if let Some((email, consent)) = &r.contact {
             contacts.extend([
@@ -363,6 +388,26 @@ pub async fn insert_batch_outcomes(
         256,
     )
     .await?;
+    if !withheld.is_empty() {
+        super::execute_rows(
+            db,
+            "INSERT INTO withheld_responses (response_id, ward_code, keywords, withheld_at)",
+            4,
+            withheld,
+            "",
+            256,
+        )
+        .await?;
+        super::execute_rows(
+            db,
+            "INSERT INTO audit_log (at, actor, action, target, detail)",
+            5,
+            withheld_audit,
+            "",
+            256,
+        )
+        .await?;
+    }
     rollups.apply_cached(db, caches.map(|c| &c.slots)).await?;
     if let Some(mail) = mail {
         let stored: Vec<crate::mail::alerts::Stored<'_>> = batch

@@ -146,6 +146,23 @@ pub async fn ward_staff(
         .collect())
 }
 
+/// Active users whose role is exactly `province:CODE` (who review the province's wards).
+pub async fn province_staff(
+    db: &impl ConnectionTrait,
+    province_code: &str,
+) -> Result<Vec<StaffUser>, DbErr> {
+    Ok(staff_user::Entity::find()
+        .filter(staff_user::Column::Role.eq("province"))
+        .filter(staff_user::Column::ScopeCode.eq(province_code))
+        .filter(staff_user::Column::Active.eq(true))
+        .order_by_asc(staff_user::Column::Email)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(StaffUser::from_model)
+        .collect())
+}
+
 /// Which of `wards` have at least one active ward officer.
 ///
 /// The writer asks this for nearly every batch; the statement is written out here (the ward

@@ -474,6 +474,7 @@ async fn store_submission(
     // only reaches the resident's browser (see `privacy_cookie`).
     let (link_secret, link_hash) = crate::store::privacy::new_secret();
     new.privacy_hash = Some(link_hash);
+    new.misconduct = crate::mail::alerts::misconduct(&state.config.mail, &new);
     new.alert_basis = Some(crate::mail::alerts::AlertBasis::of(
         &state.config.mail,
         &new,

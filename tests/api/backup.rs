@@ -385,35 +385,24 @@ async fn serve_takes_backups_and_keeps_the_newest() {
     app.finish().await;
 }
 
-fn pg_tools_installed(test: &str) -> bool {
-    let ok = ["pg_dump", "pg_restore"].iter().all(|p| {
-        std::process::Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        if std::env::var("HAILONG_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-            panic!(
-                "{test}: pg_dump and pg_restore are not installed and HAILONG_TEST_REQUIRE_ALL=1"
-            );
-        }
-        eprintln!(
-            "\n!!! SKIPPED: {test} — install pg_dump and pg_restore (apt-get install postgresql-client) !!!\n"
-        );
-    }
-    ok
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
+#[cfg_attr(
+    hailong_tool_missing = "pg_dump",
+    ignore = "needs pg_dump: apt-get install postgresql-client"
+)]
+#[cfg_attr(
+    hailong_tool_missing = "pg_restore",
+    ignore = "needs pg_restore: apt-get install postgresql-client"
+)]
 async fn postgres_backup_is_a_pg_dump_that_pg_restore_restores() {
     const TEST: &str = "backup::postgres_backup_is_a_pg_dump_that_pg_restore_restores";
     let Some(admin) = postgres_url(TEST) else {
         return;
     };
-    if !pg_tools_installed(TEST) {
-        return;
-    }
     let app = TestApp::spawn(Backend::Postgres).await;
     let c = client();
     let mut receipts = HashSet::new();

@@ -184,24 +184,40 @@ both_mail!(ward_alerts_reach_the_wards_officers, |_| {}, |app, sink| {
         assert!(!part.contains("nguoidan"), "not even encoded");
     }
     snapshot("ward_alert", &m);
-    // A keyword written without accents alerts too; a good answer alerts nobody.
+    // A misconduct keyword written without accents: the complaint is withheld from the ward,
+    // and the province's user is alerted instead; a good answer alerts nobody.
     answer(app, "00004", "Can bo doi HOI LO khi lam giay to", 4, None).await;
     answer(app, "00004", "Cán bộ nhiệt tình", 5, None).await;
-    let got = sink.wait_for(4, 20).await;
-    assert_eq!(got.len(), 4);
+    let got = sink.wait_for(3, 20).await;
+    assert_eq!(got.len(), 3);
     // Alerts are enqueued in the response's transaction, which committed before the answer
-    // came back: a fifth alert would already be in the outbox.
+    // came back: a fourth message would already be in the outbox.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM outbox").await,
-        4,
+        3,
         "the good answer alerted nobody"
     );
-    let m = parse(&got[3].data);
+    assert_eq!(got[2].rcpt, ["tinh@cand.vn"]);
+    let m = parse(&got[2].data);
+    assert!(m.subject.contains("Phản ánh về cán bộ"), "{}", m.subject);
     assert!(m.text.contains("hối lộ"), "names the keyword: {}", m.text);
+    assert!(
+        m.text
+            .contains("http://127.0.0.1:8080/staff/provinces/01/review"),
+        "{}",
+        m.text
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'ward_alert' AND status = 'sent'")
             .await,
-        4
+        2
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'misconduct_alert' AND status = 'sent'"
+        )
+        .await,
+        1
     );
 });
 

@@ -30,4 +30,5 @@ mod staff;
 mod staff_browser;
 mod store_health;
 mod unit_moves;
+mod withheld;
 mod writer;

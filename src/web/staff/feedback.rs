@@ -65,6 +65,8 @@ struct ItemView {
     channel: String,
     status: &'static str,
     flagged: bool,
+    /// Withheld from the ward (a complaint about officers), shown to reviewers only.
+    withheld: bool,
     comment: Option<String>,
     issue: Option<String>,
     overall: Option<i32>,
@@ -108,6 +110,7 @@ fn item_view(state: &AppState, item: &Item) -> ItemView {
         channel: item.response.channel.clone(),
         status: item.status.as_str(),
         flagged: item.response.status == "flagged",
+        withheld: item.withheld,
         comment: text("comment"),
         issue: text("issue"),
         overall: num("overall"),
@@ -128,7 +131,7 @@ fn some_nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn parse_filter(q: &InboxQuery) -> Result<InboxFilter, AppError> {
+fn parse_filter(q: &InboxQuery, staff: &Staff) -> Result<InboxFilter, AppError> {
     let bad = |m: &str| AppError::BadRequest(m.to_string());
     Ok(InboxFilter {
         period: some_nonempty(&q.period)
@@ -150,6 +153,7 @@ fn parse_filter(q: &InboxQuery) -> Result<InboxFilter, AppError> {
                     .ok_or_else(|| bad("unknown channel"))
             })
             .transpose()?,
+        hide_withheld: !staff.scope().reviews_wards(),
     })
 }
 
@@ -160,7 +164,7 @@ async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> AppResult<Response> {
     let ward = ward_or_404(&state, &staff, &ward_code).await?;
-    let filter = parse_filter(&q)?;
+    let filter = parse_filter(&q, &staff)?;
     let page = q.page.unwrap_or(0).min(100_000);
     let (items, total) = feedback::inbox(&state.db, &ward, &filter, page).await?;
     let views: Vec<ItemView> = items.iter().map(|i| item_view(&state, i)).collect();
@@ -211,7 +215,7 @@ async fn item_or_404(
 ) -> AppResult<(UnitInfo, Item)> {
     let ward = ward_or_404(state, staff, ward_code).await?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let item = feedback::item(&state.db, &ward, id)
+    let item = feedback::item(&state.db, &ward, id, !staff.scope().reviews_wards())
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((ward, item))

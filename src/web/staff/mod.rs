@@ -29,6 +29,7 @@ pub mod reset;
 pub mod review;
 pub mod svg;
 pub mod tokens;
+pub mod withheld;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(exports::routes())
         .merge(aggregates::routes())
         .merge(review::routes())
+        .merge(withheld::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
         .merge(mail::routes())

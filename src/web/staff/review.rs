@@ -3,8 +3,9 @@
 //! (`POST …/flagged/{id}/include`) or excludes a counted one (`POST …/responses/{id}/exclude`).
 //! Each move updates the rollups and the audit log in one transaction (`store::flags`).
 //! Reviewers are province and ministry staff: a ward may not include its own flagged responses.
-//! `GET /staff/provinces/{code}/review` is the province's review page: the wards' notes
-//! awaiting approval ("Anh/chị nói, chúng tôi làm", see `actions`), with approve/reject forms.
+//! `GET /staff/provinces/{code}/review` is the province's review page: complaints withheld from
+//! their wards and the province's flagged responses (see `withheld`, with bulk forms), and the
+//! wards' notes awaiting approval ("Anh/chị nói, chúng tôi làm", see `actions`).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 pub struct ReviewQuery {
     done: Option<String>,
+    /// How many the bulk action changed.
+    n: Option<usize>,
 }
 
 /// The province's review page: the notes of its wards awaiting approval.
@@ -72,10 +75,17 @@ async fn province_review(
         &serde_json::json!({"code": province.code, "name": province.name}),
     );
     ctx.insert("notes", &notes);
+    let (complaints, flagged) =
+        super::withheld::review_lists(&state, &province.code, staff.lang).await?;
+    ctx.insert("complaints", &complaints);
+    ctx.insert("flagged", &flagged);
     ctx.insert(
         "done",
-        &q.done.filter(|d| d == "approved" || d == "rejected"),
+        &q.done.filter(|d| {
+            ["approved", "rejected", "released", "included", "none"].contains(&d.as_str())
+        }),
     );
+    ctx.insert("done_n", &q.n.unwrap_or(0));
     render(&state, "staff/review.html", &ctx)
 }
 
