@@ -22,6 +22,7 @@ pub mod followup;
 pub mod form;
 pub mod public;
 pub mod reach;
+pub mod reads;
 pub mod results;
 pub mod staff;
 pub mod stream;
@@ -45,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reads::note_staff_writes,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::ratelimit::page_limit,

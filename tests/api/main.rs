@@ -21,6 +21,7 @@ mod migrations;
 mod ops;
 mod prometheus;
 mod public;
+mod replica;
 mod results;
 mod rollup_props;
 mod serverproc;
