@@ -4,6 +4,8 @@
 //!
 //! It sets, for every target of the package (nothing outside `tests/` reads them):
 //! - `hailong_postgres` when `HAILONG_TEST_POSTGRES_URL` is set and not empty;
+//! - `hailong_standby` when `HAILONG_TEST_POSTGRES_READ_URL` (a streaming standby of that
+//!   server, as `.ci/standby.sh` makes) is set and not empty;
 //! - `hailong_webdriver_missing = "chromium" | "chromedriver"`: the first program the WebDriver
 //!   browser tests need that is not installed;
 //! - `hailong_axe_missing = "chromium" | "chromedriver" | "node" | "axe-core"`: the same for the
@@ -24,12 +26,14 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     for var in [
         "HAILONG_TEST_POSTGRES_URL",
+        "HAILONG_TEST_POSTGRES_READ_URL",
         "HAILONG_TEST_REQUIRE_ALL",
         "AXE_JS",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     println!("cargo::rustc-check-cfg=cfg(hailong_postgres)");
+    println!("cargo::rustc-check-cfg=cfg(hailong_standby)");
     println!(
         "cargo::rustc-check-cfg=cfg(hailong_webdriver_missing, values(\"chromium\", \"chromedriver\"))"
     );
@@ -59,6 +63,15 @@ fn main() {
         println!("cargo::rustc-cfg=hailong_postgres");
     } else {
         missing.push("PostgreSQL (set HAILONG_TEST_POSTGRES_URL)".to_string());
+    }
+    let standby = std::env::var("HAILONG_TEST_POSTGRES_READ_URL").is_ok_and(|u| !u.is_empty());
+    if standby {
+        println!("cargo::rustc-cfg=hailong_standby");
+    } else {
+        missing.push(
+            "a PostgreSQL standby (run .ci/standby.sh, set HAILONG_TEST_POSTGRES_READ_URL)"
+                .to_string(),
+        );
     }
 
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -20,7 +20,11 @@ pub const DEFAULT_SURVEY: &str = "ward-police";
 pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
+    /// The primary database: every write, and the reads that must see the latest state.
     pub db: DatabaseConnection,
+    /// Where the heavy reads go: the standby of `HAILONG_DATABASE_READ_URL`, or the primary
+    /// (handlers take a `web::reads::Reads` or `ConsoleReads`, see `replica`).
+    pub reads: crate::replica::ReadRouter,
     pub config: Config,
     pub catalog: Catalog,
     pub tera: tera::Tera,
@@ -52,8 +56,10 @@ pub struct Inner {
     /// one is computed wait for it and share its result instead of computing it again.
     /// Prometheus metrics (kept only with `HAILONG_METRICS_LISTEN`).
     pub metrics: crate::monitor::Metrics,
-    rankings:
-        std::sync::Mutex<std::collections::HashMap<(String, crate::period::Period), RankingFlight>>,
+    /// Keyed by province, period and whether it is read from the standby.
+    rankings: std::sync::Mutex<
+        std::collections::HashMap<(String, crate::period::Period, bool), RankingFlight>,
+    >,
 }
 
 type RankingFlight =
@@ -63,14 +69,15 @@ type RankingFlight =
 pub const HEAVY_READS: usize = 2;
 
 impl Inner {
-    /// The ranking of a province's wards (see `store::figures::province_ranking`), taking one
-    /// of the [`HEAVY_READS`] permits.
+    /// The ranking of a province's wards (see `store::figures::province_ranking`) read from
+    /// `reads`, taking one of the [`HEAVY_READS`] permits.
     pub async fn province_ranking(
         &self,
+        reads: &crate::web::reads::Reads,
         province: &str,
         period: crate::period::Period,
     ) -> Result<Vec<crate::store::figures::RankedRow>, sea_orm::DbErr> {
-        let key = (province.to_string(), period);
+        let key = (province.to_string(), period, reads.route.standby);
         let flight = {
             let mut g = self
                 .rankings
@@ -87,7 +94,7 @@ impl Inner {
                         .await
                         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
                     crate::store::figures::province_ranking(
-                        &self.db,
+                        reads.db(),
                         self.measure_ctx(),
                         province,
                         period,
@@ -110,9 +117,11 @@ impl Inner {
         }
     }
 
-    /// The national trend (see `store::figures::national_trend`), taking a heavy-read permit.
+    /// The national trend (see `store::figures::national_trend`) read from `db`, taking a
+    /// heavy-read permit.
     pub async fn national_trend(
         &self,
+        db: &DatabaseConnection,
         from: crate::period::Period,
         to: crate::period::Period,
     ) -> Result<Vec<crate::store::figures::TrendPoint>, sea_orm::DbErr> {
@@ -121,7 +130,7 @@ impl Inner {
             .acquire()
             .await
             .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-        crate::store::figures::national_trend(&self.db, self.measure_ctx(), from, to).await
+        crate::store::figures::national_trend(db, self.measure_ctx(), from, to).await
     }
 
     pub fn measure_ctx(&self) -> crate::store::figures::MeasureCtx<'_> {
@@ -161,6 +170,28 @@ pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
     })
 }
 
+/// Probes the standby every second (see `replica`), until the application is dropped.
+fn spawn_standby_probe(inner: &Arc<Inner>) {
+    if !inner.reads.has_standby() {
+        return;
+    }
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::replica::PROBE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(app) = weak.upgrade() else { break };
+            app.reads.probe().await;
+            app.metrics.standby_lag(match app.reads.health() {
+                crate::replica::Health::Up { lag, .. } => Some(lag),
+                _ => None,
+            });
+        }
+    });
+}
+
 /// Reloads the in-memory unit list every minute, until the application is dropped.
 fn spawn_unit_refresh(inner: &Arc<Inner>) {
     let weak = Arc::downgrade(inner);
@@ -181,6 +212,7 @@ impl App {
     /// Opens the database, applies migrations, loads the unit list on an empty database,
     /// validates `surveys/`, parses templates and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        crate::replica::check_config(&config)?;
         let catalog = load_catalog(&config)?;
         let Some(survey) = catalog.get(DEFAULT_SURVEY) else {
             anyhow::bail!(
@@ -215,8 +247,10 @@ impl App {
         let (writer, pending) =
             crate::store::writer::Writer::open(&config.database_url, config.pg_writers).await?;
         let units = crate::store::units::UnitCache::load(&db).await?;
+        let reads = crate::replica::ReadRouter::open(&config, db.clone()).await?;
         let state = AppState(Arc::new(Inner {
             db,
+            reads,
             config,
             catalog,
             tera,
@@ -247,6 +281,7 @@ impl App {
         warn_loopback_base_url(&state.config, &listener);
         crate::store::writer::Writer::start(&state.0, pending);
         spawn_unit_refresh(&state.0);
+        spawn_standby_probe(&state.0);
         Ok(App {
             listener,
             state,
@@ -315,6 +350,7 @@ impl App {
             t.abort();
         }
         served?;
+        self.state.reads.close().await;
         self.state.db.clone().close().await.ok();
         tracing::info!("stopped");
         Ok(())

@@ -19,6 +19,8 @@ pub const MAX_PG_WRITERS: usize = 32;
 pub struct Config {
     /// `HAILONG_DATABASE_URL`: `sqlite://hailong.db?mode=rwc` (default) or `postgres://…`.
     pub database_url: String,
+    /// `[database]`: a streaming standby that heavy reads go to (PostgreSQL only).
+    pub database: DatabaseConfig,
     /// `HAILONG_LISTEN`: the address the HTTP server binds.
     pub listen: String,
     /// `HAILONG_BASE_URL`: the public URL printed in QR codes and e-mails.
@@ -61,6 +63,30 @@ pub struct Config {
     pub backup: BackupConfig,
     /// How connections are served: the header timeout and the connection caps.
     pub server: ServerConfig,
+}
+
+/// `[database]`: where reads go besides the primary (`database_url`), see docs/deployment.md.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `HAILONG_DATABASE_READ_URL`: a PostgreSQL streaming standby of the primary. Console
+    /// pages, exports, the JSON API and the public results read from it; writes, sign-ins,
+    /// survey pages and a staff session's reads right after its own change use the primary.
+    /// Unset: every query uses the primary.
+    pub read_url: Option<String>,
+    /// Seconds the standby may lag behind the primary: past this, console pages say their
+    /// figures may be late by about that much, and exports, the API and the public results
+    /// read from the primary until it catches up.
+    pub read_max_lag_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            read_url: None,
+            read_max_lag_secs: 30,
+        }
+    }
 }
 
 /// `[server]`: how connections are served (docs/hardening.md, "Connections").
@@ -346,6 +372,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://hailong.db?mode=rwc".into(),
+            database: DatabaseConfig::default(),
             listen: "127.0.0.1:8080".into(),
             base_url: "http://127.0.0.1:8080".into(),
             surveys_dir: PathBuf::from("surveys"),
@@ -461,6 +488,9 @@ impl Config {
         if let Some(v) = get("HAILONG_DATABASE_URL") {
             cfg.database_url = v;
         }
+        if let Some(v) = get("HAILONG_DATABASE_READ_URL") {
+            cfg.database.read_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = get("HAILONG_LISTEN") {
             cfg.listen = v;
         }
@@ -521,6 +551,26 @@ impl Config {
                 "database URL must start with sqlite: or postgres://, not `{}`",
                 redact_url(&self.database_url)
             ));
+        }
+        if let Some(read) = &self.database.read_url {
+            if !self.is_postgres() {
+                return bad(format!(
+                    "HAILONG_DATABASE_READ_URL (`{}`) names a PostgreSQL standby, but the database \
+                     is SQLite (`{}`): a read replica needs PostgreSQL as HAILONG_DATABASE_URL; \
+                     unset HAILONG_DATABASE_READ_URL (`[database] read_url`)",
+                    redact_url(read),
+                    redact_url(&self.database_url)
+                ));
+            }
+            if !read.starts_with("postgres") {
+                return bad(format!(
+                    "HAILONG_DATABASE_READ_URL must start with postgres://, not `{}`",
+                    redact_url(read)
+                ));
+            }
+        }
+        if self.database.read_max_lag_secs == 0 {
+            return bad("database.read_max_lag_secs must be at least 1".into());
         }
         let m = &self.method;
         if m.min_cell == 0 || m.weight_cap <= 1.0 || m.insufficient_below > m.published_from {
@@ -903,6 +953,55 @@ mod tests {
             Config::load_from(Some(&f), &[]),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn a_read_url_needs_postgresql() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.database, DatabaseConfig::default());
+        assert_eq!(c.database.read_max_lag_secs, 30);
+        let e = Config::load_from(
+            None,
+            &env(&[("HAILONG_DATABASE_READ_URL", "postgres://u:pw@standby/db")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("SQLite") && e.contains("HAILONG_DATABASE_READ_URL"),
+            "{e}"
+        );
+        assert!(!e.contains("pw"), "{e}");
+        let pg = ("HAILONG_DATABASE_URL", "postgres://u@primary/db");
+        let c = Config::load_from(
+            None,
+            &env(&[pg, ("HAILONG_DATABASE_READ_URL", "postgres://u@standby/db")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database.read_url.as_deref(),
+            Some("postgres://u@standby/db")
+        );
+        let c = Config::load_from(None, &env(&[pg, ("HAILONG_DATABASE_READ_URL", "")])).unwrap();
+        assert_eq!(c.database.read_url, None);
+        let e = Config::load_from(
+            None,
+            &env(&[pg, ("HAILONG_DATABASE_READ_URL", "mysql://x/db")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("postgres://"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("h.toml");
+        std::fs::write(
+            &f,
+            "database_url = \"postgres://u@p/db\"\n[database]\nread_url = \"postgres://u@s/db\"\nread_max_lag_secs = 5\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &[]).unwrap();
+        assert_eq!(c.database.read_url.as_deref(), Some("postgres://u@s/db"));
+        assert_eq!(c.database.read_max_lag_secs, 5);
+        std::fs::write(&f, "[database]\nread_max_lag_secs = 0\n").unwrap();
+        assert!(Config::load_from(Some(&f), &[]).is_err());
     }
 
     #[test]

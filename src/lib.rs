@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod qr;
 pub mod ratelimit;
 pub mod reach;
+pub mod replica;
 pub mod server;
 pub mod sqlite_direct;
 pub mod store;

@@ -31,6 +31,8 @@ pub const BATCH_SIZE: &str = "hailong_writer_batch_size";
 pub const COMMIT_SECONDS: &str = "hailong_writer_commit_seconds";
 pub const OUTBOX: &str = "hailong_outbox_messages";
 pub const RATE_LIMITED: &str = "hailong_rate_limited_total";
+pub const READS: &str = "hailong_reads_total";
+pub const STANDBY_LAG: &str = "hailong_standby_lag_seconds";
 
 /// The route label of requests no route matched (404s of unknown paths).
 pub const UNMATCHED: &str = "unmatched";
@@ -121,12 +123,23 @@ impl Metrics {
                 None,
                 "Requests refused by a rate limit, by limit",
             ),
+            describe(
+                READS,
+                None,
+                "Requests whose reads went to the standby or the primary (to), and why \
+                 (standby, own_write, lagging, unreachable); only with HAILONG_DATABASE_READ_URL",
+            ),
+            describe(
+                STANDBY_LAG,
+                Some(Unit::Seconds),
+                "How late the standby was at the last probe; -1 while it does not answer",
+            ),
         ] {
             match name {
                 HTTP_DURATION | BATCH_SIZE | COMMIT_SECONDS => {
                     recorder.describe_histogram(name.into(), unit, text.into())
                 }
-                OUTBOX => recorder.describe_gauge(name.into(), unit, text.into()),
+                OUTBOX | STANDBY_LAG => recorder.describe_gauge(name.into(), unit, text.into()),
                 _ => recorder.describe_counter(name.into(), unit, text.into()),
             }
         }
@@ -176,6 +189,27 @@ impl Metrics {
                 .recorder
                 .register_counter(&key(RATE_LIMITED, vec![Label::new("limit", limit)]), &META),
             None => Counter::noop(),
+        }
+    }
+
+    /// One request's reads routed `to` the standby or the primary, and `why`.
+    pub fn read_routed(&self, to: &'static str, why: &'static str) {
+        if let Some(m) = &self.0 {
+            m.recorder
+                .register_counter(
+                    &key(READS, vec![Label::new("to", to), Label::new("why", why)]),
+                    &META,
+                )
+                .increment(1);
+        }
+    }
+
+    /// The standby's lag at the last probe (`None`: it does not answer).
+    pub fn standby_lag(&self, lag: Option<Duration>) {
+        if let Some(m) = &self.0 {
+            m.recorder
+                .register_gauge(&Key::from_static_name(STANDBY_LAG), &META)
+                .set(lag.map_or(-1.0, |l| l.as_secs_f64()));
         }
     }
 

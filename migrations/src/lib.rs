@@ -16,6 +16,7 @@ mod m20261128_100001_writer_lookups;
 mod m20261203_300001_action_notes;
 mod m20261204_300001_withheld;
 mod m20261204_400001_privacy_links;
+mod m20261204_500001_session_write_lsn;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_300001_action_notes::Migration),
             Box::new(m20261204_300001_withheld::Migration),
             Box::new(m20261204_400001_privacy_links::Migration),
+            Box::new(m20261204_500001_session_write_lsn::Migration),
         ]
     }
 }

@@ -11,6 +11,9 @@ pub struct Model {
     pub csrf: String,
     pub created_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
+    /// The primary's WAL position (bytes from `0/0`) just after this session's last change;
+    /// its reads use the primary until the standby has replayed past it.
+    pub last_write_lsn: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

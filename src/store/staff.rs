@@ -214,6 +214,8 @@ pub struct Session {
     pub id_hash: String,
     pub user: StaffUser,
     pub csrf: String,
+    /// The primary's WAL position just after the session's last change (with a standby).
+    pub last_write_lsn: Option<i64>,
 }
 
 /// Creates a session; returns the cookie value (only its hash is stored).
@@ -226,6 +228,7 @@ pub async fn create_session(db: &impl ConnectionTrait, user_id: i64) -> Result<S
         csrf: Set(random_token()),
         created_at: Set(now),
         last_seen_at: Set(now),
+        last_write_lsn: Set(None),
     }
     .insert(db)
     .await?;
@@ -268,7 +271,21 @@ pub async fn load_session(
         id_hash: id,
         user,
         csrf: s.csrf,
+        last_write_lsn: s.last_write_lsn,
     }))
+}
+
+/// Notes in the session `id_hash` the primary's current WAL position, just after the session
+/// changed something (PostgreSQL only: called only with a standby configured).
+pub async fn note_write(db: &impl ConnectionTrait, id_hash: &str) -> Result<(), DbErr> {
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "UPDATE staff_sessions SET last_write_lsn = (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint \
+         WHERE id = $1",
+        [id_hash.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 pub async fn delete_session(db: &impl ConnectionTrait, id_hash: &str) -> Result<(), DbErr> {

@@ -15,6 +15,7 @@ use crate::period::Period;
 use crate::store::figures::{self, Granularity};
 use crate::store::units;
 use crate::web::caller::Caller;
+use crate::web::reads::Reads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -90,10 +91,15 @@ fn stamp(m: &mut serde_json::Map<String, Value>, state: &AppState) {
 }
 
 /// The ward, or 404 when it does not exist or lies outside a staff caller's scope.
-async fn ward_or_404(state: &AppState, caller: &Caller, code: &str) -> AppResult<units::UnitInfo> {
+async fn ward_or_404(
+    state: &AppState,
+    reads: &Reads,
+    caller: &Caller,
+    code: &str,
+) -> AppResult<units::UnitInfo> {
     state
         .units
-        .get(&state.db, code)
+        .get(reads.db(), code)
         .await?
         .filter(|u| caller.allows_ward(u))
         .ok_or(AppError::NotFound)
@@ -102,12 +108,13 @@ async fn ward_or_404(state: &AppState, caller: &Caller, code: &str) -> AppResult
 async fn satisfaction(
     State(state): State<AppState>,
     caller: Caller,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
-    let unit = ward_or_404(&state, &caller, &code).await?;
-    let f = figures::ward_figures(&state.db, state.measure_ctx(), &unit.code, period).await?;
+    let unit = ward_or_404(&state, &reads, &caller, &code).await?;
+    let f = figures::ward_figures(reads.db(), state.measure_ctx(), &unit.code, period).await?;
     let mut m = serde_json::Map::new();
     m.insert("ward_code".into(), json!(unit.code));
     m.insert("ward_name".into(), json!(unit.name));
@@ -137,6 +144,7 @@ fn change_json(c: Option<ChangeFlag>) -> Value {
 async fn trend(
     State(state): State<AppState>,
     caller: Caller,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<TrendQuery>,
 ) -> AppResult<Json<Value>> {
@@ -199,9 +207,9 @@ async fn trend(
             )));
         }
     }
-    let unit = ward_or_404(&state, &caller, &code).await?;
+    let unit = ward_or_404(&state, &reads, &caller, &code).await?;
     let points = figures::ward_trend(
-        &state.db,
+        reads.db(),
         state.measure_ctx(),
         &unit.code,
         &unit.province_code,
@@ -241,14 +249,17 @@ async fn trend(
 async fn ranking(
     State(state): State<AppState>,
     caller: Caller,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
-    let province = units::find_province(&state.db, &code)
+    let province = units::find_province(reads.db(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let rows = state.province_ranking(&province.code, period).await?;
+    let rows = state
+        .province_ranking(&reads, &province.code, period)
+        .await?;
     let wards: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -279,12 +290,13 @@ async fn ranking(
 async fn score(
     State(state): State<AppState>,
     caller: Caller,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> AppResult<Json<Value>> {
     let period = parse_period(q.period.as_deref())?;
-    let unit = ward_or_404(&state, &caller, &code).await?;
-    let s = figures::ward_score(&state.db, state.measure_ctx(), &unit.code, period).await?;
+    let unit = ward_or_404(&state, &reads, &caller, &code).await?;
+    let s = figures::ward_score(reads.db(), state.measure_ctx(), &unit.code, period).await?;
     let mut m = serde_json::Map::new();
     m.insert("ward_code".into(), json!(unit.code));
     m.insert("period".into(), json!(period.to_string()));

@@ -23,6 +23,7 @@ pub mod form;
 pub mod privacy;
 pub mod public;
 pub mod reach;
+pub mod reads;
 pub mod results;
 pub mod staff;
 pub mod stream;
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reads::note_staff_writes,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::ratelimit::page_limit,

@@ -10,6 +10,7 @@ use super::{Lang, html};
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::store::units;
+use crate::web::reads::Reads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -47,9 +48,13 @@ struct UnitItem {
 
 const MAX_LISTED: usize = 200;
 
-async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> AppResult<Response> {
+async fn index(
+    State(state): State<AppState>,
+    reads: Reads,
+    Query(q): Query<IndexQuery>,
+) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
-    let provinces = units::provinces(&state.db).await?;
+    let provinces = units::provinces(reads.db()).await?;
     let selected = q
         .province
         .as_deref()
@@ -62,8 +67,8 @@ async fn index(State(state): State<AppState>, Query(q): Query<IndexQuery>) -> Ap
     if searched {
         let needle = fold(text);
         let all = match selected {
-            Some(p) => units::units_of_province(&state.db, &p.code).await?,
-            None => units::all_units(&state.db).await?,
+            Some(p) => units::units_of_province(reads.db(), &p.code).await?,
+            None => units::all_units(reads.db()).await?,
         };
         for u in all {
             if !needle.is_empty() && !fold(&u.name).contains(&needle) && u.code != text {

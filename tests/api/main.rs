@@ -22,6 +22,7 @@ mod ops;
 mod privacy_rights;
 mod prometheus;
 mod public;
+mod replica;
 mod results;
 mod rollup_props;
 mod serverproc;

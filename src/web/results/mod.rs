@@ -33,6 +33,7 @@ use crate::period::Period;
 use crate::store::{actions, figures, units};
 use crate::survey::UnitKind;
 use crate::web::Lang;
+use crate::web::reads::Reads;
 
 pub mod format;
 pub mod opendata;
@@ -240,6 +241,7 @@ fn thresholds(state: &AppState, lang: Lang, ctx: &mut tera::Context) {
 
 async fn ward(
     State(state): State<AppState>,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> AppResult<Response> {
@@ -247,13 +249,13 @@ async fn ward(
     let period = period_of(&q)?;
     let unit = state
         .units
-        .get(&state.db, &code)
+        .get(reads.db(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
     let key = format!("ward:{}:{period}:{}", unit.code, lang.as_str());
     let page = state
         .results
-        .get_or_render(key, || render_ward(&state, unit, period, lang))
+        .get_or_render(key, || render_ward(&state, &reads, unit, period, lang))
         .await?;
     Ok(respond(&page))
 }
@@ -269,15 +271,16 @@ struct TrendRow {
 
 async fn render_ward(
     state: &AppState,
+    reads: &Reads,
     unit: units::UnitInfo,
     period: Period,
     lang: Lang,
 ) -> AppResult<Cached> {
     let m = state.measure_ctx();
-    let f = figures::ward_figures(&state.db, m, &unit.code, period).await?;
+    let f = figures::ward_figures(reads.db(), m, &unit.code, period).await?;
     let quarter = period.quarter();
     let trend = figures::ward_trend(
-        &state.db,
+        reads.db(),
         m,
         &unit.code,
         &unit.province_code,
@@ -318,7 +321,7 @@ async fn render_ward(
         Lang::Vi => "Chỉ số hài lòng theo quý, với khoảng tin cậy 95%",
         Lang::En => "Satisfaction index by quarter, with its 95% interval",
     };
-    let notes: Vec<serde_json::Value> = actions::approved_of_ward(&state.db, &unit.code)
+    let notes: Vec<serde_json::Value> = actions::approved_of_ward(reads.db(), &unit.code)
         .await?
         .into_iter()
         .filter_map(|n| {
@@ -351,19 +354,20 @@ async fn render_ward(
 
 async fn province(
     State(state): State<AppState>,
+    reads: Reads,
     Path(code): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
     let period = period_of(&q)?;
-    let p = units::find_province(&state.db, &code)
+    let p = units::find_province(reads.db(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
     let key = format!("province:{}:{period}:{}", p.code, lang.as_str());
     let page = state
         .results
         .get_or_render(key, || {
-            render_province(&state, p.code, p.name, period, lang)
+            render_province(&state, &reads, p.code, p.name, period, lang)
         })
         .await?;
     Ok(respond(&page))
@@ -389,6 +393,7 @@ fn band_words(low: usize, high: usize, lang: Lang) -> String {
 
 async fn render_province(
     state: &AppState,
+    reads: &Reads,
     code: String,
     name: String,
     period: Period,
@@ -396,8 +401,8 @@ async fn render_province(
 ) -> AppResult<Cached> {
     let m = state.measure_ctx();
     let labels = dimension_labels(state, lang);
-    let pooled = figures::province_pooled(&state.db, m, &code, period).await?;
-    let rows = state.province_ranking(&code, period).await?;
+    let pooled = figures::province_pooled(reads.db(), m, &code, period).await?;
+    let rows = state.province_ranking(reads, &code, period).await?;
     let mut ranked = Vec::new();
     let mut unranked_shown = Vec::new();
     let mut hidden = Vec::new();
@@ -433,6 +438,7 @@ async fn render_province(
 
 async fn country(
     State(state): State<AppState>,
+    reads: Reads,
     Query(q): Query<ResultsQuery>,
 ) -> AppResult<Response> {
     let lang = Lang::from_query(q.lang.as_deref());
@@ -440,23 +446,28 @@ async fn country(
     let key = format!("country:{period}:{}", lang.as_str());
     let page = state
         .results
-        .get_or_render(key, || render_country(&state, period, lang))
+        .get_or_render(key, || render_country(&state, &reads, period, lang))
         .await?;
     Ok(respond(&page))
 }
 
-async fn render_country(state: &AppState, period: Period, lang: Lang) -> AppResult<Cached> {
+async fn render_country(
+    state: &AppState,
+    reads: &Reads,
+    period: Period,
+    lang: Lang,
+) -> AppResult<Cached> {
     let m = state.measure_ctx();
     let labels = dimension_labels(state, lang);
-    let national = figures::national_figures(&state.db, m, period).await?;
-    let all_units = units::all_units(&state.db).await?;
+    let national = figures::national_figures(reads.db(), m, period).await?;
+    let all_units = units::all_units(reads.db()).await?;
     let province_of: HashMap<String, String> = all_units
         .iter()
         .map(|u| (u.code.clone(), u.province_code.clone()))
         .collect();
     let pooled =
-        figures::province_figures(&state.db, m, period, |w| province_of.get(w).cloned()).await?;
-    let wards = figures::figures_with_data(&state.db, m, period).await?;
+        figures::province_figures(reads.db(), m, period, |w| province_of.get(w).cloned()).await?;
+    let wards = figures::figures_with_data(reads.db(), m, period).await?;
     let mut shown_wards: HashMap<&str, i64> = HashMap::new();
     for (w, f) in &wards {
         if f.status != Status::InsufficientData
@@ -465,7 +476,7 @@ async fn render_country(state: &AppState, period: Period, lang: Lang) -> AppResu
             *shown_wards.entry(p.as_str()).or_default() += 1;
         }
     }
-    let provinces: Vec<serde_json::Value> = units::provinces(&state.db)
+    let provinces: Vec<serde_json::Value> = units::provinces(reads.db())
         .await?
         .into_iter()
         .map(|p| {

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::measure::{METHOD_VERSION, Status, WardFigures};
 use crate::period::Period;
 use crate::store::figures;
+use crate::web::reads::Reads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -126,8 +127,8 @@ fn columns(dims: &[String]) -> Vec<(String, String)> {
 }
 
 /// Every published or low-reliability ward-period, by period then ward code.
-async fn rows(state: &AppState) -> AppResult<Vec<Row>> {
-    let months = figures::months_with_data(&state.db).await?;
+async fn rows(state: &AppState, reads: &Reads) -> AppResult<Vec<Row>> {
+    let months = figures::months_with_data(reads.db()).await?;
     let mut periods: BTreeSet<Period> = BTreeSet::new();
     for m in &months {
         if let Ok(p) = Period::parse(m) {
@@ -137,12 +138,12 @@ async fn rows(state: &AppState) -> AppResult<Vec<Row>> {
     }
     let mut out = Vec::new();
     for period in periods {
-        let figs = figures::figures_with_data(&state.db, state.measure_ctx(), period).await?;
+        let figs = figures::figures_with_data(reads.db(), state.measure_ctx(), period).await?;
         for (ward, f) in figs {
             if f.status == Status::InsufficientData {
                 continue;
             }
-            let Some(unit) = state.units.get(&state.db, &ward).await? else {
+            let Some(unit) = state.units.get(reads.db(), &ward).await? else {
                 continue;
             };
             out.push(Row {
@@ -258,11 +259,11 @@ fn csv_body(rows: &[Row], dims: &[String], config_hash: &str) -> AppResult<Vec<u
     Ok(out)
 }
 
-async fn csv_file(State(state): State<AppState>) -> AppResult<Response> {
+async fn csv_file(State(state): State<AppState>, reads: Reads) -> AppResult<Response> {
     let page = state
         .results
         .get_or_render("open-data.csv".into(), || async {
-            let rows = rows(&state).await?;
+            let rows = rows(&state, &reads).await?;
             let body = csv_body(&rows, &dimension_ids(&state), &state.config_hash)?;
             Ok(Cached {
                 content_type: "text/csv; charset=utf-8",
@@ -273,11 +274,11 @@ async fn csv_file(State(state): State<AppState>) -> AppResult<Response> {
     Ok(respond(&page))
 }
 
-async fn json_file(State(state): State<AppState>) -> AppResult<Response> {
+async fn json_file(State(state): State<AppState>, reads: Reads) -> AppResult<Response> {
     let page = state
         .results
         .get_or_render("open-data.json".into(), || async {
-            let rows = rows(&state).await?;
+            let rows = rows(&state, &reads).await?;
             let dims = dimension_ids(&state);
             let doc = json!({
                 "title": "Hài Lòng — chỉ số hài lòng theo phường, xã và kỳ / satisfaction figures per ward and period",

@@ -205,7 +205,9 @@ async fn decide(state: &AppState, staff: &Staff, id: &str, approve: bool) -> App
             .insert(crate::error::ErrorMessage(message.to_string()));
         return Ok(r);
     }
-    // The ward's results page shows its approved notes: render it afresh.
+    // The ward's results page shows its approved notes: render it afresh, from a standby only
+    // once it has the decision (else the page kept for a minute would miss it).
+    state.reads.fence().await;
     state.results.clear();
     let done = if approve { "approved" } else { "rejected" };
     let lang = if staff.lang == Lang::En {

@@ -19,6 +19,7 @@ use crate::measure::{METHOD_VERSION, WardFigures};
 use crate::period::Period;
 use crate::store::figures::RankedRow;
 use crate::store::{feedback, units};
+use crate::web::reads::Reads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
 /// The rows of the export: every ward the filters and the scope allow, with its province.
 async fn rows(
     state: &AppState,
+    reads: &Reads,
     scope: &Scope,
     q: &ExportQuery,
 ) -> AppResult<(Period, Vec<(String, RankedRow)>)> {
@@ -44,26 +46,26 @@ async fn rows(
     };
     let mut only_ward = None;
     let provinces: Vec<String> = if let Some(w) = nonempty(&q.ward) {
-        let unit = feedback::ward_in_scope(&state.db, scope, &w)
+        let unit = feedback::ward_in_scope(reads.db(), scope, &w)
             .await?
             .ok_or(AppError::NotFound)?;
         only_ward = Some(unit.code.clone());
         vec![unit.province_code]
     } else if let Some(p) = nonempty(&q.province) {
-        if units::find_province(&state.db, &p).await?.is_none() || !scope.contains_province(&p) {
+        if units::find_province(reads.db(), &p).await?.is_none() || !scope.contains_province(&p) {
             return Err(AppError::NotFound);
         }
         vec![p]
     } else {
         match scope {
-            Scope::Ministry => units::provinces(&state.db)
+            Scope::Ministry => units::provinces(reads.db())
                 .await?
                 .into_iter()
                 .map(|p| p.code)
                 .collect(),
             Scope::Province(p) => vec![p.clone()],
             Scope::Ward(w) => {
-                let unit = units::find_unit(&state.db, w)
+                let unit = units::find_unit(reads.db(), w)
                     .await?
                     .ok_or(AppError::NotFound)?;
                 only_ward = Some(unit.code.clone());
@@ -73,7 +75,7 @@ async fn rows(
     };
     let mut out = Vec::new();
     for p in provinces {
-        for row in state.province_ranking(&p, period).await? {
+        for row in state.province_ranking(reads, &p, period).await? {
             if only_ward.as_ref().is_none_or(|w| *w == row.ward_code) {
                 out.push((p.clone(), row));
             }
@@ -166,11 +168,12 @@ fn table(
 
 async fn start(
     state: &AppState,
+    reads: &Reads,
     staff: &Staff,
     q: &ExportQuery,
     format: &str,
 ) -> AppResult<(Vec<String>, Vec<Vec<Cell>>, String)> {
-    let (period, rows) = rows(state, staff.scope(), q).await?;
+    let (period, rows) = rows(state, reads, staff.scope(), q).await?;
     audit::record(
         state,
         Some(&staff.user),
@@ -209,9 +212,10 @@ fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> Response {
 async fn aggregates_csv(
     State(state): State<AppState>,
     staff: Staff,
+    reads: Reads,
     Query(q): Query<super::exports::ExportQuery>,
 ) -> AppResult<Response> {
-    let (header, body, name) = start(&state, &staff, &q, "csv").await?;
+    let (header, body, name) = start(&state, &reads, &staff, &q, "csv").await?;
     let fail = |e: std::io::Error| AppError::Internal(e.to_string());
     let mut w = CsvOut::new(Vec::new()).map_err(fail)?;
     w.text_row(&header).map_err(|e| fail(e.into()))?;
@@ -225,9 +229,10 @@ async fn aggregates_csv(
 async fn aggregates_xlsx(
     State(state): State<AppState>,
     staff: Staff,
+    reads: Reads,
     Query(q): Query<super::exports::ExportQuery>,
 ) -> AppResult<Response> {
-    let (header, body, name) = start(&state, &staff, &q, "xlsx").await?;
+    let (header, body, name) = start(&state, &reads, &staff, &q, "xlsx").await?;
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();

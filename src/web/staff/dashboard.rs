@@ -17,6 +17,7 @@ use crate::measure::score::SATISFACTION;
 use crate::measure::{ChangeFlag, WardFigures};
 use crate::period::Period;
 use crate::store::{feedback, figures};
+use crate::web::reads::ConsoleReads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -87,15 +88,16 @@ fn back(p: Period, n: usize) -> Period {
 async fn dashboard(
     State(state): State<AppState>,
     staff: Staff,
+    reads: ConsoleReads,
     Path(code): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> AppResult<Response> {
-    let ward = feedback::ward_in_scope(&state.db, staff.scope(), &code)
+    let ward = feedback::ward_in_scope(reads.db(), staff.scope(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
     let period = period_of(&q.period)?;
     let ctx_m = state.measure_ctx();
-    let fig = figures::ward_figures(&state.db, ctx_m, &ward.code, period).await?;
+    let fig = figures::ward_figures(reads.db(), ctx_m, &ward.code, period).await?;
     let quarter = period.quarter();
     let last_month = match period {
         Period::Month { .. } => period,
@@ -105,7 +107,7 @@ async fn dashboard(
         }
     };
     let quarters = figures::ward_trend(
-        &state.db,
+        reads.db(),
         ctx_m,
         &ward.code,
         &ward.province_code,
@@ -114,7 +116,7 @@ async fn dashboard(
     )
     .await?;
     let months = figures::ward_trend(
-        &state.db,
+        reads.db(),
         ctx_m,
         &ward.code,
         &ward.province_code,
@@ -163,7 +165,9 @@ async fn dashboard(
         &dims,
     );
     // The ward next to its province: every ward's index, this one highlighted.
-    let ranking = state.province_ranking(&ward.province_code, period).await?;
+    let ranking = state
+        .province_ranking(&reads, &ward.province_code, period)
+        .await?;
     let ranked = ranking.iter().filter(|r| r.rank.is_some()).count();
     let mine = ranking.iter().find(|r| r.ward_code == ward.code);
     let indices: Vec<f64> = ranking
@@ -203,7 +207,7 @@ async fn dashboard(
         ),
         &next_to,
     );
-    let score = figures::ward_score(&state.db, ctx_m, &ward.code, quarter).await?;
+    let score = figures::ward_score(reads.db(), ctx_m, &ward.code, quarter).await?;
     let parts: Vec<serde_json::Value> = score
         .parts
         .iter()
@@ -241,6 +245,7 @@ async fn dashboard(
     ctx.insert("method_version", &crate::measure::METHOD_VERSION);
     ctx.insert("config_hash", &state.config_hash);
     ctx.insert("saved", &false);
+    reads.mark(&mut ctx);
     super::actions::notes_context(&state, &staff, &ward, quarter, &mut ctx).await?;
     render(&state, "staff/ward.html", &ctx)
 }

@@ -22,6 +22,7 @@ use crate::period::Period;
 use crate::store::exports::{self, ExportFilter};
 use crate::store::responses::AnswerRow;
 use crate::store::{feedback, units};
+use crate::web::reads::Reads;
 use crate::web::stream::{Chunk, channel_body};
 
 pub fn routes() -> Router<AppState> {
@@ -197,10 +198,12 @@ async fn start(
 async fn responses_csv(
     State(state): State<AppState>,
     staff: Staff,
+    reads: Reads,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
     let filter = start(&state, &staff, &q, "csv").await?;
-    let provinces = exports::province_of_wards(&state.db).await?;
+    let provinces = exports::province_of_wards(reads.db()).await?;
+    let db = reads.db().clone();
     let questions = question_columns(&state);
     let scope = staff.scope().clone();
     let name = file_name(&filter, "csv");
@@ -223,8 +226,7 @@ async fn responses_csv(
         }
         let mut after = 0i64;
         loop {
-            let page = match exports::responses_page(&state.db, &scope, &filter, after, PAGE).await
-            {
+            let page = match exports::responses_page(&db, &scope, &filter, after, PAGE).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "export: database error mid-stream");
@@ -296,11 +298,13 @@ impl std::io::Write for ChannelWriter {
 async fn responses_xlsx(
     State(state): State<AppState>,
     staff: Staff,
+    reads: Reads,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
     use rust_xlsxwriter::Workbook;
     let filter = start(&state, &staff, &q, "xlsx").await?;
-    let provinces = exports::province_of_wards(&state.db).await?;
+    let provinces = exports::province_of_wards(reads.db()).await?;
+    let db = reads.db().clone();
     let questions = question_columns(&state);
     let scope = staff.scope().clone();
     let name = file_name(&filter, "xlsx");
@@ -332,12 +336,11 @@ async fn responses_xlsx(
         let mut after = 0i64;
         // Excel's limit is 1,048,576 rows per sheet; past it a new sheet continues.
         loop {
-            let page = match handle.block_on(exports::responses_page(
-                &state.db, &scope, &filter, after, PAGE,
-            )) {
-                Ok(p) => p,
-                Err(e) => return fail(&tx, e.to_string()),
-            };
+            let page =
+                match handle.block_on(exports::responses_page(&db, &scope, &filter, after, PAGE)) {
+                    Ok(p) => p,
+                    Err(e) => return fail(&tx, e.to_string()),
+                };
             let Some(last) = page.last() else { break };
             after = last.0.id;
             for (r, answers) in &page {

@@ -17,6 +17,7 @@ use crate::period::Period;
 use crate::store::feedback::{self, Band, InboxFilter, Item, Status};
 use crate::store::staff as staff_store;
 use crate::store::units::UnitInfo;
+use crate::web::reads::ConsoleReads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -160,15 +161,19 @@ fn parse_filter(q: &InboxQuery, staff: &Staff) -> Result<InboxFilter, AppError> 
 async fn inbox(
     State(state): State<AppState>,
     staff: Staff,
+    reads: ConsoleReads,
     Path(ward_code): Path<String>,
     Query(q): Query<InboxQuery>,
 ) -> AppResult<Response> {
-    let ward = ward_or_404(&state, &staff, &ward_code).await?;
+    let ward = feedback::ward_in_scope(reads.db(), staff.scope(), &ward_code)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let filter = parse_filter(&q, &staff)?;
     let page = q.page.unwrap_or(0).min(100_000);
-    let (items, total) = feedback::inbox(&state.db, &ward, &filter, page).await?;
+    let (items, total) = feedback::inbox(reads.db(), &ward, &filter, page).await?;
     let views: Vec<ItemView> = items.iter().map(|i| item_view(&state, i)).collect();
     let mut ctx = staff.context();
+    reads.mark(&mut ctx);
     ctx.insert("ward", &ward);
     ctx.insert("items", &views);
     ctx.insert("total", &total);

@@ -153,16 +153,25 @@ pub async fn session_limit_key(
     }
 }
 
-async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Staff>, AppError> {
-    let s = match parts.extensions.get::<ResolvedSession>() {
-        Some(resolved) => resolved.0.clone(),
-        None => {
-            let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE) else {
-                return Ok(None);
-            };
-            load_session(&state.db, &token, state.staff.policy, Utc::now()).await?
-        }
+/// The live session of a request (from its cookie), looked up at most once per request: the
+/// answer is kept in the request for the next extractor ([`Staff`], `Caller`, `Reads`).
+pub async fn resolved_session(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<Session>, AppError> {
+    if let Some(resolved) = parts.extensions.get::<ResolvedSession>() {
+        return Ok(resolved.0.clone());
+    }
+    let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
     };
+    let s = load_session(&state.db, &token, state.staff.policy, Utc::now()).await?;
+    parts.extensions.insert(ResolvedSession(s.clone()));
+    Ok(s)
+}
+
+async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Option<Staff>, AppError> {
+    let s = resolved_session(parts, state).await?;
     Ok(s.map(|s| Staff {
         user: s.user,
         csrf: s.csrf,

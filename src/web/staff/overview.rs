@@ -13,6 +13,7 @@ use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
 use crate::store::{feedback, figures, units};
 use crate::web::public::fold;
+use crate::web::reads::ConsoleReads;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,23 +21,28 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/provinces/{province_code}", get(province))
 }
 
-async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {
+async fn overview(
+    State(state): State<AppState>,
+    staff: Staff,
+    reads: ConsoleReads,
+) -> AppResult<Response> {
     let mut ctx = staff.context();
+    reads.mark(&mut ctx);
     match staff.scope() {
         Scope::Ward(w) => {
-            let ward = feedback::ward_in_scope(&state.db, staff.scope(), w).await?;
+            let ward = feedback::ward_in_scope(reads.db(), staff.scope(), w).await?;
             ctx.insert("ward", &ward);
         }
         Scope::Province(p) => {
             ctx.insert(
                 "province",
-                &units::find_province(&state.db, p)
+                &units::find_province(reads.db(), p)
                     .await?
                     .map(|p| serde_json::json!({"code": p.code, "name": p.name})),
             );
         }
         Scope::Ministry => {
-            let provinces: Vec<_> = units::provinces(&state.db)
+            let provinces: Vec<_> = units::provinces(reads.db())
                 .await?
                 .into_iter()
                 .map(|p| serde_json::json!({"code": p.code, "name": p.name}))
@@ -47,8 +53,8 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
             let ctx_m = state.measure_ctx();
             let mut pilot = Vec::new();
             for code in &state.config.staff.pilot_wards {
-                if let Some(u) = units::find_unit(&state.db, code).await? {
-                    let score = figures::ward_score(&state.db, ctx_m, &u.code, quarter).await?;
+                if let Some(u) = units::find_unit(reads.db(), code).await? {
+                    let score = figures::ward_score(reads.db(), ctx_m, &u.code, quarter).await?;
                     pilot.push(serde_json::json!({
                         "code": u.code, "name": u.name, "province_name": u.province_name,
                         "fig": super::dashboard::figures_json(&score.figures),
@@ -61,7 +67,7 @@ async fn overview(State(state): State<AppState>, staff: Staff) -> AppResult<Resp
             ctx.insert("quarter", &quarter.to_string());
             // The national trend over the last eight quarters.
             let from = (0..7).fold(quarter, |p, _| p.prev());
-            let national = state.national_trend(from, quarter).await?;
+            let national = state.national_trend(reads.db(), from, quarter).await?;
             let title = if staff.lang == crate::survey::Lang::En {
                 "National satisfaction index by quarter (all wards pooled), 95% interval"
             } else {
@@ -100,18 +106,21 @@ pub struct ProvinceQuery {
 async fn province(
     State(state): State<AppState>,
     staff: Staff,
+    reads: ConsoleReads,
     Path(code): Path<String>,
     Query(q): Query<ProvinceQuery>,
 ) -> AppResult<Response> {
     if !staff.scope().contains_province(&code) {
         return Err(AppError::NotFound);
     }
-    let province = units::find_province(&state.db, &code)
+    let province = units::find_province(reads.db(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
     let period = super::dashboard::period_of(&q.period)?;
     let ctx_m = state.measure_ctx();
-    let ranking = state.province_ranking(&province.code, period).await?;
+    let ranking = state
+        .province_ranking(&reads, &province.code, period)
+        .await?;
     let needle = q.q.as_deref().map(str::trim).unwrap_or("");
     let folded = fold(needle);
     let mut rows: Vec<_> = ranking
@@ -140,7 +149,8 @@ async fn province(
             })
         })
         .collect();
-    let alpha = figures::province_alpha(&state.db, ctx_m, &province.code, period.quarter()).await?;
+    let alpha =
+        figures::province_alpha(reads.db(), ctx_m, &province.code, period.quarter()).await?;
     let alpha: Vec<serde_json::Value> = alpha
         .into_iter()
         .map(|(k, a)| serde_json::json!({"scale": k, "value": a.value.map(|v| (v * 1000.0).round() / 1000.0), "n": a.n}))
@@ -156,5 +166,6 @@ async fn province(
     ctx.insert("period", &period.to_string());
     ctx.insert("quarter", &period.quarter().to_string());
     ctx.insert("alpha", &alpha);
+    reads.mark(&mut ctx);
     render(&state, "staff/province.html", &ctx)
 }
