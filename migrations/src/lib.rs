@@ -14,6 +14,7 @@ mod m20261128_000001_inline_answers;
 mod m20261128_000002_drop_ward_month_index;
 mod m20261128_100001_writer_lookups;
 mod m20261203_300001_action_notes;
+mod m20261204_600001_address_days;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_drop_ward_month_index::Migration),
             Box::new(m20261128_100001_writer_lookups::Migration),
             Box::new(m20261203_300001_action_notes::Migration),
+            Box::new(m20261204_600001_address_days::Migration),
         ]
     }
 }

@@ -1322,7 +1322,7 @@ crate::both!(reviewers_include_flagged_responses, |app| {
     let prov = signed_in(app, "tinh@cand.vn", "province:01").await;
     let page = prov.get("/staff/wards/00004/flagged").await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("duplicate_device"));
+    assert!(page.text().await.unwrap().contains("Trùng thiết bị"));
     // Another province's reviewer sees a 404; a missing CSRF token is refused.
     let other = signed_in(app, "hcm@cand.vn", "province:79").await;
     assert_eq!(other.get("/staff/wards/00004/flagged").await.status(), 404);
