@@ -38,6 +38,8 @@ pub struct Inner {
     pub limiters: crate::ratelimit::Limiters,
     /// The server secret and the day's address key, shared by every instance via the database.
     pub secrets: crate::privacy::keys::Secrets,
+    /// The time submissions are stamped with and the rate limiters measure (the system's).
+    pub clock: crate::clock::Clock,
     /// Where the mail worker sends (SMTP or `.eml` files).
     pub mail: crate::mail::transport::Transport,
     /// The group-commit writer that stores online submissions.
@@ -212,6 +214,15 @@ impl App {
     /// Opens the database, applies migrations, loads the unit list on an empty database,
     /// validates `surveys/`, parses templates and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        Self::build_with_clock(config, crate::clock::Clock::system()).await
+    }
+
+    /// As [`App::build`], with submissions stamped and rate limits measured on `clock` (a
+    /// simulation moves it forward; a server keeps the system's).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: crate::clock::Clock,
+    ) -> anyhow::Result<App> {
         crate::replica::check_config(&config)?;
         let catalog = load_catalog(&config)?;
         let Some(survey) = catalog.get(DEFAULT_SURVEY) else {
@@ -237,7 +248,7 @@ impl App {
             Some(_) => crate::monitor::Metrics::on(),
             None => crate::monitor::Metrics::off(),
         };
-        let mut limiters = crate::ratelimit::Limiters::new(&config.rate_limit);
+        let mut limiters = crate::ratelimit::Limiters::with_clock(&config.rate_limit, &clock);
         limiters.count_refusals(&metrics);
         if !config.rate_limit.enabled {
             tracing::warn!("HAILONG_RATE_LIMIT=off: every rate limit is switched off");
@@ -259,6 +270,7 @@ impl App {
             config_hash,
             limiters,
             secrets,
+            clock,
             mail,
             writer,
             units,

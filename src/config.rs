@@ -346,15 +346,23 @@ pub struct PrivacyConfig {
     pub text_retention_days: u32,
 }
 
-/// The `[integrity]` section: when online responses are flagged `burst`.
+/// The `[integrity]` section: when online responses are flagged `same_address` or `burst`
+/// (docs/integrity.md).
 ///
-/// A ward's usual rate is its online responses per `burst_window_minutes` averaged over the
-/// `burst_baseline_days` before the current window (burst-flagged ones left out). A response
-/// is flagged when the window up to it holds more than
-/// `max(burst_min_per_window, burst_factor × usual rate)` online responses of its ward.
+/// Address concentration: of the online responses from one address (its keyed hash) to one
+/// ward on one Vietnam calendar day, the first `address_counted_per_day` count; later ones
+/// are stored flagged `same_address` (0 turns the rule off). Responses with a valid invitation
+/// token are exempt.
+///
+/// Burst: a ward's usual rate is its online responses per `burst_window_minutes` averaged over
+/// the `burst_baseline_days` before the current window (burst-flagged ones left out). A
+/// response is flagged when the window up to it holds more than
+/// `max(burst_min_per_window, burst_factor × usual rate)` online responses of its ward, not
+/// counting those already flagged as a device's or an address's repeats.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntegrityConfig {
+    pub address_counted_per_day: u32,
     pub burst_window_minutes: u32,
     pub burst_baseline_days: u32,
     pub burst_factor: f64,
@@ -409,10 +417,11 @@ impl Default for PrivacyConfig {
 impl Default for IntegrityConfig {
     fn default() -> Self {
         Self {
+            address_counted_per_day: 10,
             burst_window_minutes: 60,
             burst_baseline_days: 28,
             burst_factor: 10.0,
-            burst_min_per_window: 50,
+            burst_min_per_window: 20,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod csvout;

@@ -170,11 +170,28 @@ pub fn month_key(t: DateTime<Utc>) -> String {
     Period::month_of(t).to_string()
 }
 
-/// Parses an ISO 8601 date or date-time; without an offset it is Vietnam time.
+/// Parses an ISO 8601 date or date-time; without an offset it is Vietnam time. Seconds and
+/// their fraction are optional, the separator is `T` or a space, and the offset is `Z`,
+/// `±hh:mm`, `±hhmm` or `±hh` (`2026-03-31T23:00+07:00`, `2026-03-31 23:00:00Z`).
 pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
+    }
+    // `Z` is the offset +00:00; chrono's `%#z` takes the other forms.
+    let zoned = match s.strip_suffix(['Z', 'z']) {
+        Some(rest) => std::borrow::Cow::Owned(format!("{rest}+00:00")),
+        None => std::borrow::Cow::Borrowed(s),
+    };
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M%#z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(&zoned, fmt) {
+            return Some(t.with_timezone(&Utc));
+        }
     }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -200,6 +217,43 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_parse_in_every_iso_form_a_ballot_may_use() {
+        let at = |s: &str| parse_instant(s).map(|t| t.to_rfc3339());
+        let utc_16 = Some("2026-03-31T16:00:00+00:00".to_string());
+        for s in [
+            "2026-03-31T23:00+07:00",
+            "2026-03-31T23:00:00+07:00",
+            "2026-03-31T23:00:00.000+07:00",
+            "2026-03-31 23:00+07:00",
+            "2026-03-31T23:00+0700",
+            "2026-03-31T23:00+07",
+            "2026-03-31T16:00Z",
+            "2026-03-31T16:00:00Z",
+            "2026-03-31t16:00:00z",
+            "2026-03-31T23:00",
+            "2026-03-31T23:00:00",
+            "2026-03-31 23:00",
+            " 2026-03-31T23:00+07:00 ",
+        ] {
+            assert_eq!(at(s), utc_16, "{s}");
+        }
+        // A date alone is noon, Vietnam time.
+        assert_eq!(
+            at("2026-03-31"),
+            Some("2026-03-31T05:00:00+00:00".to_string())
+        );
+        for bad in [
+            "2026-03-31T25:00",
+            "31/03/2026",
+            "2026-03-31T23",
+            "2026-03-31T23:00+25:00",
+            "",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn bounds_hold_exactly_the_instants_of_the_periods_months() {

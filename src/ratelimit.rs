@@ -19,8 +19,15 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+use crate::clock::Clock;
+
+/// A keyed limiter on the server's [`Clock`].
+type KeyedLimiter<K> = RateLimiter<K, DefaultKeyedStateStore<K>, Clock, NoOpMiddleware<Nanos>>;
 
 use crate::app::AppState;
 use crate::config::RateLimitConfig;
@@ -154,21 +161,31 @@ pub enum ClientKey {
 /// A keyed limiter whose memory is bounded.
 pub struct Bounded<K: Hash + Eq + Clone> {
     quota: Quota,
-    inner: RwLock<Arc<DefaultKeyedRateLimiter<K>>>,
+    clock: Clock,
+    inner: RwLock<Arc<KeyedLimiter<K>>>,
     /// Counts the refusals (`hailong_rate_limited_total`; a no-op without metrics).
     refused: metrics::Counter,
 }
 
 impl<K: Hash + Eq + Clone> Bounded<K> {
     pub fn new(quota: Quota) -> Self {
+        Self::with_clock(quota, Clock::system())
+    }
+
+    /// A limiter measuring time on `clock`.
+    pub fn with_clock(quota: Quota, clock: Clock) -> Self {
         Bounded {
             quota,
-            inner: RwLock::new(Arc::new(DefaultKeyedRateLimiter::keyed(quota))),
+            inner: RwLock::new(Arc::new(KeyedLimiter::dashmap_with_clock(
+                quota,
+                clock.clone(),
+            ))),
+            clock,
             refused: metrics::Counter::noop(),
         }
     }
 
-    fn current(&self) -> Arc<DefaultKeyedRateLimiter<K>> {
+    fn current(&self) -> Arc<KeyedLimiter<K>> {
         match self.inner.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -180,7 +197,7 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
         let limiter = self.current();
         limiter.check_key(key).map_err(|not_until| {
             self.refused.increment(1);
-            not_until.wait_time_from(limiter.clock().now())
+            not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()))
         })
     }
 
@@ -204,7 +221,10 @@ impl<K: Hash + Eq + Clone> Bounded<K> {
                 "a rate limiter tracks too many keys: starting it afresh"
             );
             if let Ok(mut g) = self.inner.write() {
-                *g = Arc::new(DefaultKeyedRateLimiter::keyed(self.quota));
+                *g = Arc::new(KeyedLimiter::dashmap_with_clock(
+                    self.quota,
+                    self.clock.clone(),
+                ));
             }
         }
     }
@@ -270,22 +290,33 @@ impl IntoResponse for RetryAfter {
 
 impl Limiters {
     pub fn new(cfg: &RateLimitConfig) -> Self {
+        Self::with_clock(cfg, &Clock::system())
+    }
+
+    /// The limiters of `cfg`, measuring time on `clock` (the server's).
+    pub fn with_clock(cfg: &RateLimitConfig, clock: &Clock) -> Self {
         Limiters {
             enabled: cfg.enabled,
             rule: ClientAddressRule::from_config(cfg),
             max_keys: cfg.max_tracked_keys.max(1000),
-            pages: Bounded::new(per_second(cfg.pages_per_second, cfg.pages_burst)),
-            address_pages: Bounded::new(per_second(
-                cfg.address_pages_per_second,
-                cfg.address_pages_burst,
-            )),
-            submissions: Bounded::new(per_minute(cfg.submissions_per_minute)),
-            address_submissions: Bounded::new(per_minute(cfg.address_submissions_per_minute)),
+            pages: Bounded::with_clock(
+                per_second(cfg.pages_per_second, cfg.pages_burst),
+                clock.clone(),
+            ),
+            address_pages: Bounded::with_clock(
+                per_second(cfg.address_pages_per_second, cfg.address_pages_burst),
+                clock.clone(),
+            ),
+            submissions: Bounded::with_clock(per_minute(cfg.submissions_per_minute), clock.clone()),
+            address_submissions: Bounded::with_clock(
+                per_minute(cfg.address_submissions_per_minute),
+                clock.clone(),
+            ),
             logins: crate::auth::lockout::LoginFailures::new(
                 cfg.logins_per_minute,
                 cfg.address_logins_per_minute,
             ),
-            api: Bounded::new(per_minute(cfg.api_per_minute)),
+            api: Bounded::with_clock(per_minute(cfg.api_per_minute), clock.clone()),
         }
     }
 

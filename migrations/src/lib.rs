@@ -17,6 +17,7 @@ mod m20261203_300001_action_notes;
 mod m20261204_300001_withheld;
 mod m20261204_400001_privacy_links;
 mod m20261204_500001_session_write_lsn;
+mod m20261204_600001_address_days;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_300001_withheld::Migration),
             Box::new(m20261204_400001_privacy_links::Migration),
             Box::new(m20261204_500001_session_write_lsn::Migration),
+            Box::new(m20261204_600001_address_days::Migration),
         ]
     }
 }

@@ -7,7 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub response_id: i64,
     pub ip_hash: String,
-    /// `YYYY-MM-DD` (UTC): the day whose key made the hash.
+    /// `YYYY-MM-DD`: the day whose key made the hash (the Vietnam day; rows stored before the
+    /// key followed Vietnam time name the UTC day).
     pub day: String,
 }
 

@@ -4,7 +4,7 @@
 //!   then read back, so concurrent first starts agree). It signs poster ids and device cookies
 //!   and keys the device hash: `HMAC-SHA256(secret, purpose ‖ ":" ‖ value)`, with the purposes
 //!   `poster`, `cookie` and `device`.
-//! * `ip_key:YYYY-MM-DD` (UTC day): 32 random bytes per day, made the same way by whichever
+//! * `ip_key:YYYY-MM-DD` (Vietnam day, UTC+7): 32 random bytes per day, made the same way by whichever
 //!   instance first needs it. A client address is stored only as `HMAC-SHA256(day key, address)`
 //!   (IPv6 addresses by their /64 prefix). Keys older than yesterday are deleted, after which
 //!   nobody, not even the operator, can link a stored hash back to an address.
@@ -90,7 +90,8 @@ fn ip_key_name(day: NaiveDate) -> String {
     format!("ip_key:{}", day.format("%Y-%m-%d"))
 }
 
-/// The address-hashing key of `day`; deletes the keys of days before yesterday.
+/// The address-hashing key of `day`; deletes the keys of days before yesterday, and the
+/// address counts of those days (`address_days`: hashes nobody can link any more).
 pub async fn ip_key(db: &impl ConnectionTrait, day: NaiveDate) -> Result<Vec<u8>, DbErr> {
     let key = get_or_create(db, &ip_key_name(day)).await?;
     if let Some(yesterday) = day.pred_opt() {
@@ -98,6 +99,13 @@ pub async fn ip_key(db: &impl ConnectionTrait, day: NaiveDate) -> Result<Vec<u8>
             .filter(server_key::Column::Name.starts_with("ip_key:"))
             .filter(server_key::Column::Name.lt(ip_key_name(yesterday)))
             .exec(db)
+            .await?;
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let old = Query::delete()
+            .from_table(Alias::new("address_days"))
+            .and_where(Expr::col(Alias::new("day")).lt(yesterday.format("%Y-%m-%d").to_string()))
+            .to_owned();
+        db.execute_raw(db.get_database_backend().build(&old))
             .await?;
     }
     Ok(key)
@@ -150,7 +158,9 @@ impl Secrets {
         ip: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<(String, String), DbErr> {
-        let day = now.date_naive();
+        // The Vietnam calendar day: the day the address rule counts by (see
+        // `store::integrity`), so that one address has one hash all that day.
+        let day = now.with_timezone(&crate::period::vietnam()).date_naive();
         let cached = self.ip_key.lock().ok().and_then(|g| {
             g.as_ref()
                 .filter(|(d, _)| *d == day)

@@ -117,11 +117,11 @@ pub fn parse_record(
             errors.push2(
                 line,
                 format!(
-                    "submitted_at {} không phải ngày hoặc ngày giờ ISO 8601 (ví dụ 2026-12-03 hoặc 2026-12-03T14:05)",
+                    "submitted_at {} không phải ngày hoặc ngày giờ ISO 8601 (ví dụ 2026-12-03, 2026-12-03T14:05 hoặc 2026-12-03T14:05+07:00)",
                     shown(when)
                 ),
                 format!(
-                    "submitted_at {} is not an ISO 8601 date or date-time (e.g. 2026-12-03 or 2026-12-03T14:05)",
+                    "submitted_at {} is not an ISO 8601 date or date-time (e.g. 2026-12-03, 2026-12-03T14:05 or 2026-12-03T14:05+07:00)",
                     shown(when)
                 ),
             );
@@ -136,10 +136,24 @@ pub fn parse_record(
         }
         Some(_) => {}
     }
+    // Coded answers are read case-insensitively, as the margins file reads `sex` (`M`, `F`,
+    // `NA`, `Yes`); free text is kept as written.
     let pairs: Vec<(String, String)> = header
         .iter()
         .filter(|c| !matches!(c.as_str(), "ward_code" | "submitted_at"))
-        .map(|c| (c.clone(), rec.get(c).trim().to_string()))
+        .map(|c| {
+            let v = rec.get(c).trim();
+            let coded = match survey.question(c) {
+                Some(q) => !matches!(q.kind, Kind::Text | Kind::Email),
+                None => matches!(c.as_str(), "sex" | "age"),
+            };
+            let v = if coded {
+                v.to_ascii_lowercase()
+            } else {
+                v.to_string()
+            };
+            (c.clone(), v)
+        })
         .collect();
     let valid = match crate::intake::parse(survey, &pairs, Mode::Paper) {
         Ok(v) => Some(v),

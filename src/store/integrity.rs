@@ -8,10 +8,13 @@
 //!   flagged `duplicate_device`. A second transaction inserting the same key waits for the
 //!   first to commit (PostgreSQL) or for the write lock (SQLite), so two instances agree, and a
 //!   second response of the same device later in the same batch sees the first one's row.
+//!   A response that claims a valid token skips this check (and takes no slot).
+//! * Address: one upsert per batch into `address_days` (ward, Vietnam day, address hash)
+//!   returning the new totals; see [`address_checks`].
 //! * Burst: see [`IntegrityConfig`]. The ward's counts are read once per batch and the
-//!   batch's own earlier responses added.
+//!   batch's own earlier responses added; a device's or an address's repeats are left out.
 //!
-//! Paper ballots (`channel = paper`) are never checked.
+//! Paper ballots (`channel = paper`) are never checked. docs/integrity.md gives the reasons.
 
 use std::collections::HashMap;
 
@@ -29,6 +32,7 @@ use crate::entities::{device_quarter, invitation_token};
 pub const DUPLICATE_DEVICE: &str = "duplicate_device";
 pub const BURST: &str = "burst";
 pub const TOKEN_INVALID: &str = "token_invalid";
+pub const SAME_ADDRESS: &str = "same_address";
 
 /// What the checks found for one response.
 #[derive(Debug, Default)]
@@ -235,7 +239,8 @@ async fn usual_counts(
     let sql = format!(
         "SELECT ward_code, {count} AS n FROM responses WHERE {} AND channel <> 'paper' \
          AND submitted_at > {from_param} AND submitted_at <= {to_param} \
-         AND (flag_reason IS NULL OR flag_reason <> 'burst') GROUP BY ward_code",
+         AND (flag_reason IS NULL OR flag_reason NOT IN ('burst', 'duplicate_device', \
+         'same_address')) GROUP BY ward_code",
         super::in_json_list_sql(backend, "ward_code"),
     );
     let list = super::json_list(wards);
@@ -294,19 +299,27 @@ async fn recent_counts(
         DbBackend::Postgres => {
             "SELECT x.ward_code, x.n, CASE WHEN x.n >= $4 THEN (SELECT submitted_at FROM \
              responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > $2 \
-             AND submitted_at <= $3 ORDER BY submitted_at DESC LIMIT 1 OFFSET $4 - 1) END AS oldest \
+             AND submitted_at <= $3 \
+             AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
+             ORDER BY submitted_at DESC LIMIT 1 OFFSET $4 - 1) END AS oldest \
              FROM (SELECT w.ward AS ward_code, (SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM \
              responses WHERE ward_code = w.ward AND channel <> 'paper' AND submitted_at > $2 \
-             AND submitted_at <= $3 LIMIT $4) AS c) AS n \
+             AND submitted_at <= $3 \
+             AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
+             LIMIT $4) AS c) AS n \
              FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS w(ward) OFFSET 0) AS x"
         }
         _ => {
             "SELECT x.ward_code, x.n, CASE WHEN x.n >= ?4 THEN (SELECT submitted_at FROM \
              responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > ?2 \
-             AND submitted_at <= ?3 ORDER BY submitted_at DESC LIMIT 1 OFFSET ?4 - 1) END AS oldest \
+             AND submitted_at <= ?3 \
+             AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
+             ORDER BY submitted_at DESC LIMIT 1 OFFSET ?4 - 1) END AS oldest \
              FROM (SELECT w.value AS ward_code, (SELECT COUNT(*) FROM (SELECT 1 FROM responses \
              WHERE ward_code = w.value AND channel <> 'paper' AND submitted_at > ?2 \
-             AND submitted_at <= ?3 LIMIT ?4)) AS n FROM json_each(?1) AS w) AS x"
+             AND submitted_at <= ?3 \
+             AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
+             LIMIT ?4)) AS n FROM json_each(?1) AS w) AS x"
         }
     };
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
@@ -391,12 +404,10 @@ pub async fn burst_state(
     Ok((recent.get(ward).map_or(0, |(n, _)| *n), threshold))
 }
 
-/// Runs the checks for `r` (nothing for paper ballots).
-pub async fn check(
-    db: &impl ConnectionTrait,
-    r: &NewResponse,
-    bursts: &mut BurstTracker,
-) -> Result<Checks, DbErr> {
+/// Runs the per-response checks for `r`: the invitation token, then the device (nothing for
+/// paper ballots). A response that claims a valid token is never a device's repeat: the token
+/// is the proof (a shared household phone), and it leaves the device's slot free.
+pub async fn check(db: &impl ConnectionTrait, r: &NewResponse) -> Result<Checks, DbErr> {
     let mut out = Checks::default();
     if r.channel == Channel::Paper {
         return Ok(out);
@@ -420,9 +431,9 @@ pub async fn check(
             .rows_affected;
         if claimed == 1 {
             out.token_claimed = Some(hash.clone());
-        } else {
-            out.flag = Some(TOKEN_INVALID.into());
+            return Ok(out);
         }
+        out.flag = Some(TOKEN_INVALID.into());
     }
     if let Some(device) = &r.device_hash {
         let quarter = crate::period::Period::quarter_of(r.submitted_at).to_string();
@@ -454,6 +465,130 @@ pub async fn check(
             out.flag = Some(DUPLICATE_DEVICE.into());
         }
     }
+    Ok(out)
+}
+
+/// The Vietnam calendar day of `t`, `YYYY-MM-DD`: the day the address rule counts by.
+pub fn vietnam_day(t: DateTime<Utc>) -> String {
+    t.with_timezone(&crate::period::vietnam())
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Address concentration over a batch whose per-response checks are `checks`: of the online
+/// responses from one address hash to one ward on one Vietnam day, the first
+/// `address_counted_per_day` count and later ones are flagged `same_address`.
+///
+/// Only responses that would otherwise count take a place (not a device's repeat, nor one
+/// already flagged, nor one with a valid token, which is exempt). The batch's places are added
+/// to `address_days` with one upsert per batch (per 250 addresses) that returns each key's new
+/// total, inside the batch's transaction: a second transaction upserting the same key waits
+/// for the first to commit (PostgreSQL's row lock, SQLite's write lock) and then adds to its
+/// total, so concurrent batches and instances agree on which responses are past the allowance.
+pub async fn address_checks(
+    db: &impl ConnectionTrait,
+    rules: &IntegrityConfig,
+    batch: &[NewResponse],
+    checks: &mut [Checks],
+) -> Result<(), DbErr> {
+    let cap = u64::from(rules.address_counted_per_day);
+    if cap == 0 {
+        return Ok(());
+    }
+    // (ward, day, hash) → the batch's candidates, in batch order.
+    let mut keys: std::collections::BTreeMap<(&str, String, &str), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, (r, c)) in batch.iter().zip(checks.iter()).enumerate() {
+        let Some((hash, _)) = &r.ip_hash else {
+            continue;
+        };
+        if r.channel == Channel::Paper
+            || r.flag_reason.is_some()
+            || c.flag.is_some()
+            || c.token_claimed.is_some()
+        {
+            continue;
+        }
+        keys.entry((
+            r.ward_code.as_str(),
+            vietnam_day(r.submitted_at),
+            hash.as_str(),
+        ))
+        .or_default()
+        .push(i);
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let entries: Vec<_> = keys.into_iter().collect();
+    for chunk in super::exact_chunks(&entries, 250) {
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        for ((ward, day, hash), places) in chunk {
+            values.extend([
+                Value::from(*ward),
+                Value::from(day.as_str()),
+                Value::from(*hash),
+                Value::from(places.len() as i64),
+            ]);
+        }
+        let sql = super::values_sql(
+            backend,
+            "INSERT INTO address_days (ward_code, day, ip_hash, n)",
+            4,
+            chunk.len(),
+            "ON CONFLICT (ward_code, day, ip_hash) DO UPDATE SET n = address_days.n + excluded.n \
+             RETURNING ward_code, day, ip_hash, n",
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, &*sql, values))
+            .await?;
+        let mut totals: HashMap<(String, String, String), i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            totals.insert(
+                (
+                    row.try_get("", "ward_code")?,
+                    row.try_get("", "day")?,
+                    row.try_get("", "ip_hash")?,
+                ),
+                row.try_get("", "n")?,
+            );
+        }
+        for ((ward, day, hash), places) in chunk {
+            let total = totals
+                .get(&(ward.to_string(), day.clone(), hash.to_string()))
+                .copied()
+                .ok_or_else(|| DbErr::Custom(format!("no address count for ward {ward}")))?;
+            let before = u64::try_from(total)
+                .unwrap_or(0)
+                .saturating_sub(places.len() as u64);
+            for (k, &i) in places.iter().enumerate() {
+                if before + k as u64 >= cap {
+                    checks[i].flag = Some(SAME_ADDRESS.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a flag marks a repeat of one device or one address: such responses are left out of
+/// the burst counts, so that one client's repeats never make other residents' answers a burst.
+fn is_repeat(flag: Option<&str>) -> bool {
+    matches!(flag, Some(DUPLICATE_DEVICE | SAME_ADDRESS))
+}
+
+/// The burst rule for `r`, after the other checks (nothing for paper ballots; a response with
+/// a valid token is in the window but never flagged).
+pub async fn burst_check(
+    db: &impl ConnectionTrait,
+    r: &NewResponse,
+    out: &mut Checks,
+    bursts: &mut BurstTracker,
+) -> Result<(), DbErr> {
+    if r.channel == Channel::Paper || is_repeat(out.flag.as_deref().or(r.flag_reason.as_deref())) {
+        return Ok(());
+    }
     let entry = match bursts.wards.get_mut(&r.ward_code) {
         Some(e) => e,
         None => {
@@ -467,10 +602,10 @@ pub async fn check(
     };
     entry.2 += 1;
     let in_window = entry.0 + entry.2;
-    if out.flag.is_none() && in_window as f64 > entry.1 {
+    if out.flag.is_none() && out.token_claimed.is_none() && in_window as f64 > entry.1 {
         out.flag = Some(BURST.into());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Links the device slot and the claimed token to the stored response.

@@ -167,8 +167,10 @@ pub async fn insert_batch(
 /// As [`insert_batch`], with the configured burst rule. Online responses (every channel but
 /// `paper`) are checked here, inside the caller's transaction: the invitation token is claimed,
 /// the device's first response per ward and quarter is registered (a second one is flagged
-/// `duplicate_device`, also within one batch and across server instances), and a ward far above
-/// its usual rate gets `burst` flags. Flagged responses are stored, out of the rollups.
+/// `duplicate_device`, also within one batch and across server instances; a response with a
+/// valid token is exempt), an address past its day's allowance in a ward gets `same_address`
+/// flags, and a ward far above its usual rate gets `burst` flags. Flagged responses are
+/// stored, out of the rollups.
 pub async fn insert_batch_with(
     db: &impl ConnectionTrait,
     batch: &[NewResponse],
@@ -231,11 +233,16 @@ pub async fn insert_batch_outcomes(
             caches.map(|c| &c.recent),
         )
         .await?;
-    // The checks run in batch order (a device's second response in one batch sees the first).
+    // The checks run in batch order (a device's second response in one batch sees the first):
+    // token and device per response, the addresses for the whole batch, then the burst rule,
+    // which leaves out what the first two found to be repeats.
     for r in batch {
-        let checks = super::integrity::check(db, r, &mut bursts).await?;
+        all_checks.push(super::integrity::check(db, r).await?);
+    }
+    super::integrity::address_checks(db, rules, batch, &mut all_checks).await?;
+    for (r, checks) in batch.iter().zip(all_checks.iter_mut()) {
+        super::integrity::burst_check(db, r, checks, &mut bursts).await?;
         flags.push(r.flag_reason.clone().or(checks.flag.clone()));
-        all_checks.push(checks);
     }
     // One statement per chunk. On SQLite the writer holds the write lock (`BEGIN IMMEDIATE`),
     // so it numbers the rows itself, after the highest id ever used (the table is

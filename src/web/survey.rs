@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
@@ -264,7 +263,8 @@ async fn show(
     let (unit, kind) = unit_or_404(&state, &code).await?;
     let token = q.t.as_deref().filter(|t| !t.is_empty());
     if let Some(t) = token {
-        let status = crate::store::tokens::status(&state.db, t, &unit.code, Utc::now()).await?;
+        let status =
+            crate::store::tokens::status(&state.db, t, &unit.code, state.clock.now()).await?;
         if status != TokenStatus::Valid {
             return Ok(token_refused(status, lang));
         }
@@ -446,7 +446,7 @@ async fn store_submission(
             return Ok(resp);
         }
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     // A token that cannot be used is refused before anything is stored; a race between two
     // uses of one token is settled in the storing transaction (the loser is flagged).
     let mut channel = Channel::Web;

@@ -174,3 +174,65 @@ both!(
         );
     }
 );
+
+both!(
+    ballots_take_iso_times_without_seconds_and_sex_in_any_case,
+    |app| {
+        // Each form of one instant, 23:00 on 31 March Vietnam time (16:00 UTC), and a date
+        // alone (noon, Vietnam time); sex as the margins file takes it, in either case.
+        let text = format!(
+            "{HEADER}00004,2026-03-31T23:00+07:00,M,18-34,4,4,4,7,\n\
+             00004,2026-03-31T23:00:00+07:00,F,35-54,4,4,4,7,\n\
+             00004,2026-03-31T16:00Z,m,55+,4,4,4,7,\n\
+             00004,2026-03-31T16:00:00Z,f,18-34,4,4,4,7,\n\
+             00004,2026-03-31 23:00,X,18-34,NA,4,4,7,Ghi Chú Viết Hoa\n\
+             00004,2026-03-31,m,18-34,4,4,4,7,\n"
+        );
+        let f = app.write_file("iso.csv", &text);
+        let out = app.cli(&["responses", "import", &f]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(responses(app).await, 6);
+        // Five at the same instant, the date alone at noon: all in March (Vietnam time).
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM responses WHERE month = '2026-03'")
+                .await,
+            6
+        );
+        use hailong::entities::response;
+        use sea_orm::{EntityTrait, QueryOrder};
+        let stored = response::Entity::find()
+            .order_by_asc(response::Column::Id)
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        let utc = chrono::DateTime::parse_from_rfc3339("2026-03-31T16:00:00Z").unwrap();
+        for r in &stored[..5] {
+            assert_eq!(r.submitted_at, utc, "{}", r.receipt);
+        }
+        assert_eq!(
+            stored[5].submitted_at,
+            chrono::DateTime::parse_from_rfc3339("2026-03-31T05:00:00Z").unwrap()
+        );
+        let cells: Vec<&str> = stored.iter().map(|r| r.cell.as_str()).collect();
+        assert_eq!(
+            cells,
+            [
+                "m:18-34", "f:35-54", "m:55+", "f:18-34", "unknown", "m:18-34"
+            ]
+        );
+        // Free text keeps its case; `NA` is not answered.
+        assert_eq!(stored[4].answers["comment"], "Ghi Chú Viết Hoa");
+        assert!(stored[4].answers["a1"].is_null());
+        // A time the standard does not allow is still refused, naming the accepted forms.
+        let bad = format!("{HEADER}00004,31/03/2026 23:00,m,18-34,4,4,4,7,\n");
+        let f = app.write_file("bad.csv", &bad);
+        let out = app.cli(&["responses", "import", &f]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("2026-12-03T14:05+07:00"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(responses(app).await, 6);
+    }
+);

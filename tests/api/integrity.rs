@@ -1088,3 +1088,325 @@ async fn a_slow_request_times_out() {
     drop(s);
     app.finish().await;
 }
+
+// ---------------------------------------------------------------- address concentration
+
+mod address_rules {
+    use super::*;
+    use crate::staff::{hidden_csrf, signed_in};
+
+    /// An app with the default allowance of ten per address, ward and day, that takes the
+    /// client address from `X-Forwarded-For` (the tests' proxy is the loopback address).
+    async fn spawn(backend: Backend, allowance: u32) -> TestApp {
+        TestApp::spawn_with(backend, |c| {
+            c.integrity.address_counted_per_day = allowance;
+            c.rate_limit.trusted_proxy_header = Some("X-Forwarded-For".into());
+            c.rate_limit.trusted_proxies = vec!["127.0.0.0/8".into()];
+        })
+        .await
+    }
+
+    /// One answer from `ip` without a device cookie, as a fresh browser sends it.
+    async fn answer_from(app: &TestApp, ip: &str, ward: &str, extra: &str) -> u16 {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(app.url(&format!("/s/{ward}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", ip)
+            .body(format!("{VALID}{extra}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn counted(app: &TestApp, ward: &str) -> i64 {
+        count_where(app, &format!("ward_code = '{ward}' AND status = 'counted'")).await
+    }
+
+    async fn the_eleventh_answer_of_an_address_waits_for_review(backend: Backend) {
+        let app = spawn(backend, 10).await;
+        // The default allowance is ten.
+        assert_eq!(
+            hailong::config::IntegrityConfig::default().address_counted_per_day,
+            10
+        );
+        for i in 1..=11 {
+            // Every answer is acknowledged, the eleventh too.
+            assert_eq!(
+                answer_from(&app, "203.0.113.7", "00004", "").await,
+                303,
+                "{i}"
+            );
+        }
+        assert_eq!(counted(&app, "00004").await, 10);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 1);
+        // The same address in another ward, and another address in this ward, count.
+        assert_eq!(answer_from(&app, "203.0.113.7", "00008", "").await, 303);
+        assert_eq!(counted(&app, "00008").await, 1);
+        assert_eq!(answer_from(&app, "203.0.113.8", "00004", "").await, 303);
+        assert_eq!(counted(&app, "00004").await, 11);
+        // The next Vietnam day the address has its ten again.
+        app.state.clock.advance(Duration::from_secs(24 * 3600));
+        for _ in 0..10 {
+            assert_eq!(answer_from(&app, "203.0.113.7", "00004", "").await, 303);
+        }
+        assert_eq!(counted(&app, "00004").await, 21);
+        assert_eq!(answer_from(&app, "203.0.113.7", "00004", "").await, 303);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 2);
+        // No raw address is stored, only keyed hashes.
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM address_days WHERE ip_hash LIKE '%203.0.113%' OR LENGTH(ip_hash) <> 64")
+                .await,
+            0
+        );
+        verify_ok(&app);
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn eleventh_sqlite() {
+        the_eleventh_answer_of_an_address_waits_for_review(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(hailong_postgres),
+        ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+    )]
+    async fn eleventh_postgres() {
+        the_eleventh_answer_of_an_address_waits_for_review(Backend::Postgres).await;
+    }
+
+    /// A ward meeting on the office Wi-Fi: a reviewer includes the address's group in one step.
+    async fn a_reviewer_includes_an_address_group_at_once(backend: Backend) {
+        let app = spawn(backend, 10).await;
+        for _ in 0..14 {
+            assert_eq!(answer_from(&app, "198.51.100.20", "00004", "").await, 303);
+        }
+        // Another address past its allowance: a group of its own.
+        for _ in 0..12 {
+            assert_eq!(answer_from(&app, "198.51.100.21", "00004", "").await, 303);
+        }
+        assert_eq!(counted(&app, "00004").await, 20);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 6);
+        verify_ok(&app);
+
+        let prov = signed_in(&app, "tinh@cand.vn", "province:01").await;
+        let page = prov.get("/staff/wards/00004/flagged").await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Nhóm địa chỉ 1"), "{html}");
+        assert!(html.contains("Nhóm địa chỉ 2"));
+        assert!(html.contains("Tính tất cả 4 ý kiến của nhóm này"));
+        assert!(html.contains("Tính tất cả 2 ý kiến của nhóm này"));
+        assert!(html.contains("Nhiều ý kiến từ cùng một địa chỉ mạng trong ngày"), "the reason in words");
+        // Neither the address nor its hash is on the page.
+        let hash: String = {
+            use sea_orm::{EntityTrait, QueryOrder};
+            hailong::entities::response_origin::Entity::find()
+                .order_by_asc(hailong::entities::response_origin::Column::ResponseId)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .ip_hash
+        };
+        assert!(!html.contains(&hash) && !html.contains(&hash[..16]));
+        assert!(!html.contains("198.51.100"));
+        let at = html.find("Tính tất cả 4 ý kiến").unwrap();
+        let form = &html[..at];
+        let action_at = form.rfind("action=\"").unwrap() + 8;
+        let action = form[action_at..].split('"').next().unwrap().to_string();
+        assert!(action.contains("/flagged/groups/"), "{action}");
+        // Without the CSRF field nothing moves.
+        let r = prov.post(&action, &[]).await;
+        assert_ne!(r.status(), 303);
+        assert_eq!(counted(&app, "00004").await, 20);
+        // A ward user cannot review its own ward.
+        let ward_user = signed_in(&app, "phuong@cand.vn", "ward:00004").await;
+        let csrf = ward_user.csrf().await;
+        let r = ward_user.post(&action, &[("csrf", &csrf)]).await;
+        assert_eq!(r.status(), 404);
+        assert_eq!(counted(&app, "00004").await, 20);
+
+        let csrf = hidden_csrf(&html);
+        let r = prov.post(&action, &[("csrf", &csrf)]).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(
+            r.headers()["location"],
+            "/staff/wards/00004/flagged?included=4"
+        );
+        assert_eq!(counted(&app, "00004").await, 24);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 2);
+        verify_ok(&app);
+        // One audit entry for the group, naming the ward, the day and the count.
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'response.include_group' AND target = 'ward:00004' AND detail LIKE '%\"count\":4%' AND detail LIKE '%\"day\":\"20%'")
+                .await,
+            1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'response.include%'")
+                .await,
+            1
+        );
+        // Again: nothing is left in that group.
+        let r = prov.post(&action, &[("csrf", &csrf)]).await;
+        assert_eq!(r.status(), 404);
+        let page = prov
+            .get("/staff/wards/00004/flagged?included=4")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Đã tính 4 ý kiến vào chỉ số."));
+        assert!(page.contains("Nhóm địa chỉ 1") && !page.contains("Nhóm địa chỉ 2"));
+        verify_ok(&app);
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_sqlite() {
+        a_reviewer_includes_an_address_group_at_once(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(hailong_postgres),
+        ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+    )]
+    async fn group_postgres() {
+        a_reviewer_includes_an_address_group_at_once(Backend::Postgres).await;
+    }
+
+    /// A shared household phone: an invitation token counts even when the phone has answered
+    /// this quarter, and even past its address's allowance.
+    async fn a_token_counts_on_a_phone_that_already_answered(backend: Backend) {
+        let app = spawn(backend, 2).await;
+        let phone = cookie_client();
+        phone.get(app.url("/s/00004")).send().await.unwrap();
+        let post = |body: String| {
+            phone
+                .post(app.url("/s/00004"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-forwarded-for", "192.0.2.50")
+                .body(body)
+                .send()
+        };
+        assert_eq!(post(VALID.to_string()).await.unwrap().status(), 303);
+        assert_eq!(post(VALID.to_string()).await.unwrap().status(), 303);
+        assert_eq!(
+            count_where(&app, "flag_reason = 'duplicate_device'").await,
+            1
+        );
+        // The address's second place goes to another phone; a third is past the allowance.
+        assert_eq!(answer_from(&app, "192.0.2.50", "00004", "").await, 303);
+        assert_eq!(answer_from(&app, "192.0.2.50", "00004", "").await, 303);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 1);
+        let t = tokens::issue(&app.state.db, "00004", 2, None)
+            .await
+            .unwrap();
+        for token in &t {
+            assert_eq!(
+                post(format!("{VALID}&t={token}")).await.unwrap().status(),
+                303
+            );
+        }
+        assert_eq!(
+            count_where(&app, "channel = 'token' AND status = 'counted'").await,
+            2
+        );
+        assert_eq!(counted(&app, "00004").await, 4);
+        // The token left the phone's slot as it was: its next plain answer is still a repeat.
+        assert_eq!(post(VALID.to_string()).await.unwrap().status(), 303);
+        assert_eq!(
+            count_where(&app, "flag_reason = 'duplicate_device'").await,
+            2
+        );
+        // The inbox filter knows the channel, and names it in words.
+        let prov = signed_in(&app, "tinh@cand.vn", "province:01").await;
+        let page = prov.get("/staff/wards/00004/feedback?channel=token").await;
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("Mã mời"));
+        verify_ok(&app);
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_sqlite() {
+        a_token_counts_on_a_phone_that_already_answered(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(hailong_postgres),
+        ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+    )]
+    async fn token_postgres() {
+        a_token_counts_on_a_phone_that_already_answered(Backend::Postgres).await;
+    }
+
+    /// Concurrent batches (two instances on PostgreSQL, one pool's connections on SQLite) agree
+    /// on the allowance: of 24 answers from one address, exactly ten count.
+    async fn concurrent_batches_share_one_allowance(backend: Backend) {
+        let app = spawn(backend, 10).await;
+        let second = match backend {
+            Backend::Postgres => Some(TestApp::spawn_on(&app.db_url).await),
+            Backend::Sqlite => None,
+        };
+        let survey = app.state.catalog.get("ward-police").unwrap().clone();
+        let pairs = hailong::web::form::decode(VALID.as_bytes()).unwrap();
+        let valid = hailong::intake::parse(&survey, &pairs, hailong::survey::Mode::Web).unwrap();
+        let mut r =
+            hailong::intake::new_response(&survey, &valid, "00004", Channel::Web, Utc::now());
+        r.ip_hash = Some(("a".repeat(64), "2026-12-04".into()));
+        let rules = app.state.config.integrity.clone();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let db = match (&second, i % 2) {
+                (Some(s), 1) => s.state.db.clone(),
+                _ => app.state.db.clone(),
+            };
+            let batch = vec![r.clone(), r.clone(), r.clone()];
+            let rules = rules.clone();
+            tasks.push(tokio::spawn(async move {
+                hailong::store::write_batch_with(&db, &batch, &rules)
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(counted(&app, "00004").await, 10);
+        assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 14);
+        assert_eq!(
+            app.count("SELECT n FROM address_days").await,
+            24,
+            "one row, every answer in it"
+        );
+        verify_ok(&app);
+        if let Some(s) = second {
+            s.finish().await;
+        }
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_sqlite() {
+        concurrent_batches_share_one_allowance(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[cfg_attr(
+        not(hailong_postgres),
+        ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+    )]
+    async fn concurrent_postgres() {
+        concurrent_batches_share_one_allowance(Backend::Postgres).await;
+    }
+}

@@ -1,6 +1,9 @@
 //! The review queue of flagged responses (docs/console.md): `GET /staff/wards/{code}/flagged` lists a
 //! ward's flagged responses with their reasons; a reviewer includes one in the index
 //! (`POST …/flagged/{id}/include`) or excludes a counted one (`POST …/responses/{id}/exclude`).
+//! Responses flagged `same_address` are also shown grouped by day and address ("Nhóm địa chỉ
+//! 1, 2…", never the hash), each group with one form that includes all of it in one audited
+//! step (`POST …/flagged/groups/{first response id}/include`).
 //! Each move updates the rollups and the audit log in one transaction (`store::flags`).
 //! Reviewers are province and ministry staff: a ward may not include its own flagged responses.
 //! `GET /staff/provinces/{code}/review` is the province's review page: complaints withheld from
@@ -26,6 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/staff/wards/{ward_code}/flagged/{id}/include",
             post(include),
+        )
+        .route(
+            "/staff/wards/{ward_code}/flagged/groups/{anchor}/include",
+            post(include_group),
         )
         .route(
             "/staff/wards/{ward_code}/responses/{id}/exclude",
@@ -103,26 +110,49 @@ async fn reviewable(
         .ok_or(AppError::NotFound)
 }
 
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    included: Option<usize>,
+}
+
 async fn queue(
     State(state): State<AppState>,
     staff: Staff,
     Path(ward_code): Path<String>,
+    Query(q): Query<QueueQuery>,
 ) -> AppResult<Response> {
     let ward = reviewable(&state, &staff, &ward_code).await?;
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&crate::period::vietnam());
     let rows: Vec<_> = flags::flagged_of_ward(&state.db, &ward.code)
         .await?
         .into_iter()
         .map(|r| {
             serde_json::json!({
                 "id": r.id, "receipt": r.receipt, "channel": r.channel,
-                "submitted_at": r.submitted_at.with_timezone(&crate::period::vietnam()).format("%Y-%m-%d %H:%M").to_string(),
+                "submitted_at": local(r.submitted_at).format("%d/%m/%Y %H:%M").to_string(),
                 "reason": r.flag_reason,
+            })
+        })
+        .collect();
+    let groups: Vec<_> = flags::address_groups(&state.db, &ward.code)
+        .await?
+        .into_iter()
+        .map(|g| {
+            let day = chrono::NaiveDate::parse_from_str(&g.day, "%Y-%m-%d")
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or(g.day.clone());
+            serde_json::json!({
+                "day": day, "number": g.number, "anchor": g.anchor, "count": g.count,
+                "first": local(g.first).format("%H:%M").to_string(),
+                "last": local(g.last).format("%H:%M").to_string(),
             })
         })
         .collect();
     let mut ctx = staff.context();
     ctx.insert("ward", &ward);
     ctx.insert("rows", &rows);
+    ctx.insert("groups", &groups);
+    ctx.insert("included", &q.included);
     render(&state, "staff/flagged.html", &ctx)
 }
 
@@ -181,4 +211,35 @@ async fn exclude(
         return Ok(r);
     }
     move_response(&state, &staff, &ward_code, &id, false).await
+}
+
+/// Includes a whole `same_address` group (named by its first response) in one audited step.
+async fn include_group(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((ward_code, anchor)): Path<(String, String)>,
+    Form(f): Form<ReviewForm>,
+) -> AppResult<Response> {
+    if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
+        return Ok(r);
+    }
+    let ward = reviewable(&state, &staff, &ward_code).await?;
+    let anchor: i64 = anchor.parse().map_err(|_| AppError::NotFound)?;
+    let moved = match flags::include_address_group(
+        &state.db,
+        &state.catalog,
+        &ward.code,
+        anchor,
+        &staff.user.email,
+    )
+    .await
+    {
+        Ok(n) => n,
+        Err(flags::FlagError::NotFound(_)) => return Err(AppError::NotFound),
+        Err(e) => return Err(AppError::Internal(format!("{e:?}"))),
+    };
+    Ok(see_other(&format!(
+        "/staff/wards/{}/flagged?included={moved}",
+        ward.code
+    )))
 }
