@@ -138,6 +138,8 @@ local ages = {"18-34","35-54","55%2B"}
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 request = function()
   counter = counter + 1
+  -- A resident's address from a pool of about 16 million (the server trusts loopback's header).
+  headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
   local parts = {}
   for i = 1, #likert do
     parts[#parts + 1] = likert[i] .. "=" .. math.random(1, 5)

@@ -78,8 +78,17 @@ pub fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// `hailong serve` on `db_url`, rate limits off, on a free loopback port.
+/// `hailong serve` on `db_url`, rate limits off, on a free loopback port. wrk stands for a
+/// reverse proxy in front of many residents: the server trusts loopback's `X-Forwarded-For`,
+/// which the load scripts fill with addresses drawn from a large pool (see `load::form_script`),
+/// so that the per-address rules see traffic as they would from a city, not from one client.
 pub fn hailong(bin: &Path, repo: &Path, work: &Path, db_url: &str) -> Result<Server, String> {
+    let config = work.join("bench-proxy.toml");
+    std::fs::write(
+        &config,
+        "[rate_limit]\ntrusted_proxy_header = \"X-Forwarded-For\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .current_dir(work)
@@ -88,7 +97,7 @@ pub fn hailong(bin: &Path, repo: &Path, work: &Path, db_url: &str) -> Result<Ser
         .env("HAILONG_RATE_LIMIT", "off")
         .env("HAILONG_SURVEYS_DIR", repo.join("surveys"))
         .env("HAILONG_MAIL_DIR", work.join("mail"))
-        .env_remove("HAILONG_CONFIG")
+        .env("HAILONG_CONFIG", &config)
         .env("RUST_LOG", "error")
         .stderr(Stdio::inherit());
     Server::start("hailong", cmd)

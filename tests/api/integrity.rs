@@ -1203,7 +1203,10 @@ mod address_rules {
         assert!(html.contains("Nhóm địa chỉ 2"));
         assert!(html.contains("Tính tất cả 4 ý kiến của nhóm này"));
         assert!(html.contains("Tính tất cả 2 ý kiến của nhóm này"));
-        assert!(html.contains("Nhiều ý kiến từ cùng một địa chỉ mạng trong ngày"), "the reason in words");
+        assert!(
+            html.contains("Nhiều ý kiến từ cùng một địa chỉ mạng trong ngày"),
+            "the reason in words"
+        );
         // Neither the address nor its hash is on the page.
         let hash: String = {
             use sea_orm::{EntityTrait, QueryOrder};
