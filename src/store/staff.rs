@@ -134,16 +134,7 @@ pub async fn ward_staff(
     db: &impl ConnectionTrait,
     ward_code: &str,
 ) -> Result<Vec<StaffUser>, DbErr> {
-    Ok(staff_user::Entity::find()
-        .filter(staff_user::Column::Role.eq("ward"))
-        .filter(staff_user::Column::ScopeCode.eq(ward_code))
-        .filter(staff_user::Column::Active.eq(true))
-        .order_by_asc(staff_user::Column::Email)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(StaffUser::from_model)
-        .collect())
+    active_with_role(db, "ward", ward_code).await
 }
 
 /// Active users whose role is exactly `province:CODE` (who review the province's wards).
@@ -151,9 +142,18 @@ pub async fn province_staff(
     db: &impl ConnectionTrait,
     province_code: &str,
 ) -> Result<Vec<StaffUser>, DbErr> {
+    active_with_role(db, "province", province_code).await
+}
+
+/// Active users of role `role` scoped to exactly `code`, by e-mail.
+async fn active_with_role(
+    db: &impl ConnectionTrait,
+    role: &str,
+    code: &str,
+) -> Result<Vec<StaffUser>, DbErr> {
     Ok(staff_user::Entity::find()
-        .filter(staff_user::Column::Role.eq("province"))
-        .filter(staff_user::Column::ScopeCode.eq(province_code))
+        .filter(staff_user::Column::Role.eq(role))
+        .filter(staff_user::Column::ScopeCode.eq(code))
         .filter(staff_user::Column::Active.eq(true))
         .order_by_asc(staff_user::Column::Email)
         .all(db)

@@ -26,6 +26,15 @@ pub fn not_withheld() -> SimpleExpr {
     )
 }
 
+/// The codes of a province's units, as a subquery.
+pub fn wards_of(province_code: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(unit::Column::Code)
+        .from(unit::Entity)
+        .and_where(unit::Column::ProvinceCode.eq(province_code))
+        .to_owned()
+}
+
 /// Which of `ids` are withheld and not released.
 pub async fn unreleased_among(
     db: &impl ConnectionTrait,
@@ -60,15 +69,7 @@ pub async fn pending_of_province(
 ) -> Result<Vec<Pending>, DbErr> {
     let rows = withheld_response::Entity::find()
         .filter(withheld_response::Column::ReleasedAt.is_null())
-        .filter(
-            withheld_response::Column::WardCode.in_subquery(
-                Query::select()
-                    .column(unit::Column::Code)
-                    .from(unit::Entity)
-                    .and_where(unit::Column::ProvinceCode.eq(province_code))
-                    .to_owned(),
-            ),
-        )
+        .filter(withheld_response::Column::WardCode.in_subquery(wards_of(province_code)))
         .order_by_desc(withheld_response::Column::WithheldAt)
         .order_by_desc(withheld_response::Column::ResponseId)
         .limit(500)

@@ -11,13 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 use super::{Staff, see_other};
 use crate::app::AppState;
-use crate::entities::{response, unit};
+use crate::entities::response;
 use crate::error::{AppError, AppResult};
 use crate::store::responses::AnswerRow;
 use crate::store::{flags, withheld};
@@ -126,15 +125,7 @@ pub async fn review_lists(
     }
     let rows = response::Entity::find()
         .filter(response::Column::Status.eq("flagged"))
-        .filter(
-            response::Column::WardCode.in_subquery(
-                Query::select()
-                    .column(unit::Column::Code)
-                    .from(unit::Entity)
-                    .and_where(unit::Column::ProvinceCode.eq(province_code))
-                    .to_owned(),
-            ),
-        )
+        .filter(response::Column::WardCode.in_subquery(withheld::wards_of(province_code)))
         .order_by_desc(response::Column::SubmittedAt)
         .order_by_desc(response::Column::Id)
         .limit(FLAGGED_SHOWN)
