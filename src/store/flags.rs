@@ -296,3 +296,20 @@ pub async fn flagged_of_ward(
         .all(db)
         .await
 }
+
+/// The newest `limit` flagged responses of a province's wards (for its review page).
+pub async fn flagged_of_province(
+    db: &DatabaseConnection,
+    province_code: &str,
+    limit: u64,
+) -> Result<Vec<response::Model>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    response::Entity::find()
+        .filter(response::Column::Status.eq("flagged"))
+        .filter(response::Column::WardCode.in_subquery(super::withheld::wards_of(province_code)))
+        .order_by_desc(response::Column::SubmittedAt)
+        .order_by_desc(response::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use super::{Staff, see_other};
@@ -123,14 +123,7 @@ pub async fn review_lists(
             "answers": answers_in_words(state, r, kind, lang),
         }));
     }
-    let rows = response::Entity::find()
-        .filter(response::Column::Status.eq("flagged"))
-        .filter(response::Column::WardCode.in_subquery(withheld::wards_of(province_code)))
-        .order_by_desc(response::Column::SubmittedAt)
-        .order_by_desc(response::Column::Id)
-        .limit(FLAGGED_SHOWN)
-        .all(&state.db)
-        .await?;
+    let rows = flags::flagged_of_province(&state.db, province_code, FLAGGED_SHOWN).await?;
     let mut flagged = Vec::new();
     for r in rows {
         flagged.push(json!({
