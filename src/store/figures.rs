@@ -128,46 +128,86 @@ async fn province_wards(
         .await
 }
 
-/// Step 8 for every ward of a province in `period` (against the previous period), with
-/// Benjamini–Hochberg across the province. Also returns the current figures.
-async fn province_changes(
-    db: &impl ConnectionTrait,
-    ctx: MeasureCtx<'_>,
-    wards: &[String],
-    period: Period,
-) -> Result<
-    (
-        HashMap<String, WardFigures>,
-        HashMap<String, Option<ChangeFlag>>,
-    ),
-    DbErr,
-> {
-    let current = figures_of(db, ctx, wards, period).await?;
-    let previous = figures_of(db, ctx, wards, period.prev()).await?;
-    let mut inputs = Vec::new();
-    let mut flags: HashMap<String, Option<ChangeFlag>> = HashMap::new();
-    for w in wards {
-        let cur = current.get(w).and_then(period_index);
-        let prev = previous.get(w).and_then(period_index);
-        match (cur, prev) {
-            (Some(c), Some(p))
-                if c.status != Status::InsufficientData && p.status != Status::InsufficientData =>
-            {
-                inputs.push(ChangeInput {
-                    ward_code: w.clone(),
-                    current: c,
-                    previous: Some(p),
-                });
-            }
-            _ => {
-                flags.insert(w.clone(), None);
+/// Step 8 for every ward of a province in one period (against the previous period), with
+/// Benjamini–Hochberg across the province, and the period's current figures.
+#[derive(Debug, Clone, Default)]
+pub struct ProvinceChanges {
+    pub current: HashMap<String, WardFigures>,
+    pub flags: HashMap<String, Option<ChangeFlag>>,
+}
+
+impl ProvinceChanges {
+    /// The figures and change flags of `wards` (a whole province) in `period`.
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        ctx: MeasureCtx<'_>,
+        wards: &[String],
+        period: Period,
+    ) -> Result<Self, DbErr> {
+        let current = figures_of(db, ctx, wards, period).await?;
+        let previous = figures_of(db, ctx, wards, period.prev()).await?;
+        let mut inputs = Vec::new();
+        let mut flags: HashMap<String, Option<ChangeFlag>> = HashMap::new();
+        for w in wards {
+            let cur = current.get(w).and_then(period_index);
+            let prev = previous.get(w).and_then(period_index);
+            match (cur, prev) {
+                (Some(c), Some(p))
+                    if c.status != Status::InsufficientData
+                        && p.status != Status::InsufficientData =>
+                {
+                    inputs.push(ChangeInput {
+                        ward_code: w.clone(),
+                        current: c,
+                        previous: Some(p),
+                    });
+                }
+                _ => {
+                    flags.insert(w.clone(), None);
+                }
             }
         }
+        for ch in measure::change_flags(&inputs, ctx.method.q_threshold) {
+            flags.insert(ch.ward_code, Some(ch.flag));
+        }
+        Ok(Self { current, flags })
     }
-    for ch in measure::change_flags(&inputs, ctx.method.q_threshold) {
-        flags.insert(ch.ward_code, Some(ch.flag));
+
+    /// The same for every ward of `province_code`.
+    pub async fn of_province(
+        db: &impl ConnectionTrait,
+        ctx: MeasureCtx<'_>,
+        province_code: &str,
+        period: Period,
+    ) -> Result<Self, DbErr> {
+        let wards = province_ward_codes(db, province_code).await?;
+        Self::of(db, ctx, &wards, period).await
     }
-    Ok((current, flags))
+
+    /// `ward_code`'s point of a trend in `period` (the period these changes were computed for).
+    pub fn point(&self, ctx: MeasureCtx<'_>, ward_code: &str, period: Period) -> TrendPoint {
+        let figures = self
+            .current
+            .get(ward_code)
+            .cloned()
+            .unwrap_or_else(|| measure::figures(ctx.spec, &Rollup::new(), None, ctx.method));
+        TrendPoint {
+            period,
+            figures,
+            change: self.flags.get(ward_code).copied().flatten(),
+        }
+    }
+}
+
+async fn province_ward_codes(
+    db: &impl ConnectionTrait,
+    province: &str,
+) -> Result<Vec<String>, DbErr> {
+    Ok(province_wards(db, province)
+        .await?
+        .into_iter()
+        .map(|u| u.code)
+        .collect())
 }
 
 /// One point of a ward's trend.
@@ -189,23 +229,15 @@ pub async fn ward_trend(
     from: Period,
     to: Period,
 ) -> Result<Vec<TrendPoint>, DbErr> {
-    let wards: Vec<String> = province_wards(db, province_code)
-        .await?
-        .into_iter()
-        .map(|u| u.code)
-        .collect();
+    let wards = province_ward_codes(db, province_code).await?;
     let mut points = Vec::new();
     let mut p = from;
     while p <= to {
-        let (mut current, flags) = province_changes(db, ctx, &wards, p).await?;
-        let figures = current
-            .remove(ward_code)
-            .unwrap_or_else(|| measure::figures(ctx.spec, &Rollup::new(), None, ctx.method));
-        points.push(TrendPoint {
-            period: p,
-            figures,
-            change: flags.get(ward_code).copied().flatten(),
-        });
+        points.push(
+            ProvinceChanges::of(db, ctx, &wards, p)
+                .await?
+                .point(ctx, ward_code, p),
+        );
         p = p.next();
     }
     Ok(points)
@@ -234,7 +266,10 @@ pub async fn province_ranking(
 ) -> Result<Vec<RankedRow>, DbErr> {
     let units = province_wards(db, province_code).await?;
     let codes: Vec<String> = units.iter().map(|u| u.code.clone()).collect();
-    let (mut figures, changes) = province_changes(db, ctx, &codes, period).await?;
+    let ProvinceChanges {
+        current: mut figures,
+        flags: changes,
+    } = ProvinceChanges::of(db, ctx, &codes, period).await?;
     let estimates: Vec<WardEstimate> = codes
         .iter()
         .filter_map(|c| {

@@ -9,7 +9,8 @@
 //!
 //! Rendered pages are kept for [`TTL`] per page key in a bounded [`PageCache`], and readers
 //! who ask for a page being rendered wait for it, so a flood of readers costs the database one
-//! render per page and minute.
+//! render per page and minute; a province's figures by quarter are kept the same way and
+//! shared by its wards' trends.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -65,19 +66,24 @@ pub struct Cached {
     pub body: Bytes,
 }
 
-type Slot = (Instant, Arc<OnceCell<Arc<Cached>>>);
+type Slot<V> = (Instant, Arc<OnceCell<Arc<V>>>);
 
-/// Rendered public pages by key, each kept for [`TTL`]; at most [`MAX_PAGES`] keys.
-#[derive(Default)]
-pub struct PageCache(Mutex<HashMap<String, Slot>>);
+/// Values by key, each kept for [`TTL`]; at most [`MAX_PAGES`] keys. Concurrent callers of
+/// one key share one computation; a failed computation is not kept.
+pub struct Memo<V>(Mutex<HashMap<String, Slot<V>>>);
 
-impl PageCache {
-    /// The page under `key`, rendered by `render` when it is missing or older than [`TTL`].
-    /// Concurrent callers of one key share one render; a failed render is not kept.
-    pub async fn get_or_render<F, Fut>(&self, key: String, render: F) -> AppResult<Arc<Cached>>
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<V> Memo<V> {
+    /// The value under `key`, computed by `make` when it is missing or older than [`TTL`].
+    pub async fn get_or_make<F, Fut>(&self, key: String, make: F) -> AppResult<Arc<V>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = AppResult<Cached>>,
+        Fut: Future<Output = AppResult<V>>,
     {
         let cell = {
             let mut map = self
@@ -105,12 +111,11 @@ impl PageCache {
                 }
             }
         };
-        cell.get_or_try_init(|| async { render().await.map(Arc::new) })
+        cell.get_or_try_init(|| async { make().await.map(Arc::new) })
             .await
             .cloned()
     }
 
-    /// Forgets every page (after a change that shows on them, such as an approved note).
     pub fn clear(&self) {
         if let Ok(mut m) = self.0.lock() {
             m.clear();
@@ -123,6 +128,62 @@ impl PageCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The public results' memory: rendered pages by page key, and each province's figures and
+/// change flags by quarter. Every ward page's trend needs its province's flags for five
+/// quarters (Benjamini–Hochberg runs across the province), so a province's wards share them.
+#[derive(Default)]
+pub struct PageCache {
+    pages: Memo<Cached>,
+    provinces: Memo<figures::ProvinceChanges>,
+}
+
+impl PageCache {
+    /// The page under `key`, rendered by `render` when it is missing or older than [`TTL`].
+    pub async fn get_or_render<F, Fut>(&self, key: String, render: F) -> AppResult<Arc<Cached>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = AppResult<Cached>>,
+    {
+        self.pages.get_or_make(key, render).await
+    }
+
+    /// `province_code`'s figures and change flags in `period`, computed at most once per
+    /// [`TTL`].
+    pub async fn province_changes(
+        &self,
+        reads: &Reads,
+        ctx: figures::MeasureCtx<'_>,
+        province_code: &str,
+        period: Period,
+    ) -> AppResult<Arc<figures::ProvinceChanges>> {
+        let key = format!("{province_code}:{period}");
+        self.provinces
+            .get_or_make(key, || async {
+                Ok(
+                    figures::ProvinceChanges::of_province(reads.db(), ctx, province_code, period)
+                        .await?,
+                )
+            })
+            .await
+    }
+
+    /// Forgets every page and figure (after a change that shows on them, such as an approved
+    /// note).
+    pub fn clear(&self) {
+        self.pages.clear();
+        self.provinces.clear();
+    }
+
+    /// Pages kept.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
     }
 }
 
@@ -279,15 +340,16 @@ async fn render_ward(
     let m = state.measure_ctx();
     let f = figures::ward_figures(reads.db(), m, &unit.code, period).await?;
     let quarter = period.quarter();
-    let trend = figures::ward_trend(
-        reads.db(),
-        m,
-        &unit.code,
-        &unit.province_code,
-        back(quarter, TREND_QUARTERS - 1),
-        quarter,
-    )
-    .await?;
+    let mut trend = Vec::with_capacity(TREND_QUARTERS);
+    let mut q = back(quarter, TREND_QUARTERS - 1);
+    while q <= quarter {
+        let changes = state
+            .results
+            .province_changes(reads, m, &unit.province_code, q)
+            .await?;
+        trend.push(changes.point(m, &unit.code, q));
+        q = q.next();
+    }
     let shown = |f: &crate::measure::WardFigures| {
         f.index
             .filter(|_| f.status != Status::InsufficientData)
