@@ -91,7 +91,7 @@ fn ip_key_name(day: NaiveDate) -> String {
 }
 
 /// The address-hashing key of `day`; deletes the keys of days before yesterday, and the
-/// address counts of those days (`address_days`: hashes nobody can link any more).
+/// address counts of those days (`address_counts`: hashes nobody can link any more).
 pub async fn ip_key(db: &impl ConnectionTrait, day: NaiveDate) -> Result<Vec<u8>, DbErr> {
     let key = get_or_create(db, &ip_key_name(day)).await?;
     if let Some(yesterday) = day.pred_opt() {
@@ -102,7 +102,7 @@ pub async fn ip_key(db: &impl ConnectionTrait, day: NaiveDate) -> Result<Vec<u8>
             .await?;
         use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
         let old = Query::delete()
-            .from_table(Alias::new("address_days"))
+            .from_table(Alias::new("address_counts"))
             .and_where(Expr::col(Alias::new("day")).lt(yesterday.format("%Y-%m-%d").to_string()))
             .to_owned();
         db.execute_raw(db.get_database_backend().build(&old))

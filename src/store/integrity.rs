@@ -9,7 +9,7 @@
 //!   first to commit (PostgreSQL) or for the write lock (SQLite), so two instances agree, and a
 //!   second response of the same device later in the same batch sees the first one's row.
 //!   A response that claims a valid token skips this check (and takes no slot).
-//! * Address: one upsert per batch into `address_days` (ward, Vietnam day, address hash)
+//! * Address: one upsert per batch into `address_counts` (Vietnam day, ward, address key)
 //!   returning the new totals; see [`address_checks`].
 //! * Burst: see [`IntegrityConfig`]. The ward's counts are read once per batch and the
 //!   batch's own earlier responses added; a device's or an address's repeats are left out.
@@ -475,13 +475,19 @@ pub fn vietnam_day(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The part of an address hash `address_counts` keys by: its first 16 hex digits (64 bits;
+/// two addresses of one ward and day share a key with odds of about 2⁻⁶⁴ per pair).
+pub fn address_key(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
+}
+
 /// Address concentration over a batch whose per-response checks are `checks`: of the online
 /// responses from one address hash to one ward on one Vietnam day, the first
 /// `address_counted_per_day` count and later ones are flagged `same_address`.
 ///
 /// Only responses that would otherwise count take a place (not a device's repeat, nor one
 /// already flagged, nor one with a valid token, which is exempt). The batch's places are added
-/// to `address_days` with one upsert per batch (per 250 addresses) that returns each key's new
+/// to `address_counts` with one upsert per batch (per 250 addresses) that returns each key's new
 /// total, inside the batch's transaction: a second transaction upserting the same key waits
 /// for the first to commit (PostgreSQL's row lock, SQLite's write lock) and then adds to its
 /// total, so concurrent batches and instances agree on which responses are past the allowance.
@@ -495,8 +501,9 @@ pub async fn address_checks(
     if cap == 0 {
         return Ok(());
     }
-    // (ward, day, hash) → the batch's candidates, in batch order.
-    let mut keys: std::collections::BTreeMap<(&str, String, &str), Vec<usize>> =
+    // (day, ward, address key) → the batch's candidates, in batch order. Sorted, so that
+    // concurrent batches lock the rows in one order.
+    let mut keys: std::collections::BTreeMap<(String, &str, &str), Vec<usize>> =
         std::collections::BTreeMap::new();
     for (i, (r, c)) in batch.iter().zip(checks.iter()).enumerate() {
         let Some((hash, _)) = &r.ip_hash else {
@@ -510,9 +517,9 @@ pub async fn address_checks(
             continue;
         }
         keys.entry((
-            r.ward_code.as_str(),
             vietnam_day(r.submitted_at),
-            hash.as_str(),
+            r.ward_code.as_str(),
+            address_key(hash),
         ))
         .or_default()
         .push(i);
@@ -524,21 +531,21 @@ pub async fn address_checks(
     let entries: Vec<_> = keys.into_iter().collect();
     for chunk in super::exact_chunks(&entries, 250) {
         let mut values = Vec::with_capacity(chunk.len() * 4);
-        for ((ward, day, hash), places) in chunk {
+        for ((day, ward, key), places) in chunk {
             values.extend([
-                Value::from(*ward),
                 Value::from(day.as_str()),
-                Value::from(*hash),
+                Value::from(*ward),
+                Value::from(*key),
                 Value::from(places.len() as i64),
             ]);
         }
         let sql = super::values_sql(
             backend,
-            "INSERT INTO address_days (ward_code, day, ip_hash, n)",
+            "INSERT INTO address_counts (day, ward_code, ip_key, n)",
             4,
             chunk.len(),
-            "ON CONFLICT (ward_code, day, ip_hash) DO UPDATE SET n = address_days.n + excluded.n \
-             RETURNING ward_code, day, ip_hash, n",
+            "ON CONFLICT (day, ward_code, ip_key) DO UPDATE SET n = address_counts.n + excluded.n \
+             RETURNING day, ward_code, ip_key, n",
         );
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(backend, &*sql, values))
@@ -547,16 +554,16 @@ pub async fn address_checks(
         for row in rows {
             totals.insert(
                 (
-                    row.try_get("", "ward_code")?,
                     row.try_get("", "day")?,
-                    row.try_get("", "ip_hash")?,
+                    row.try_get("", "ward_code")?,
+                    row.try_get("", "ip_key")?,
                 ),
                 row.try_get("", "n")?,
             );
         }
-        for ((ward, day, hash), places) in chunk {
+        for ((day, ward, key), places) in chunk {
             let total = totals
-                .get(&(ward.to_string(), day.clone(), hash.to_string()))
+                .get(&(day.clone(), ward.to_string(), key.to_string()))
                 .copied()
                 .ok_or_else(|| DbErr::Custom(format!("no address count for ward {ward}")))?;
             let before = u64::try_from(total)

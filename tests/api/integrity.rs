@@ -1159,7 +1159,7 @@ mod address_rules {
         assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 2);
         // No raw address is stored, only keyed hashes.
         assert_eq!(
-            app.count("SELECT COUNT(*) AS n FROM address_days WHERE ip_hash LIKE '%203.0.113%' OR LENGTH(ip_hash) <> 64")
+            app.count("SELECT COUNT(*) AS n FROM address_counts WHERE ip_key LIKE '%203.0.113%' OR LENGTH(ip_key) <> 16")
                 .await,
             0
         );
@@ -1388,7 +1388,7 @@ mod address_rules {
         assert_eq!(counted(&app, "00004").await, 10);
         assert_eq!(count_where(&app, "flag_reason = 'same_address'").await, 14);
         assert_eq!(
-            app.count("SELECT n FROM address_days").await,
+            app.count("SELECT n FROM address_counts").await,
             24,
             "one row, every answer in it"
         );
