@@ -262,3 +262,63 @@ both!(flagged_responses_of_a_province_are_counted_in_bulk, |app| {
     let out = app.cli(&["index", "verify"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 });
+
+both!(
+    a_withheld_complaint_can_be_taken_out_of_the_index_in_bulk,
+    |app| {
+        let province = signed_in(app, "tinh@cand.vn", "province:01").await;
+        submit(app, "00004", "Cán bộ đòi tiền, mã XK1", 1).await;
+        submit(app, "00004", "Cán bộ sách nhiễu, mã XK2", 1).await;
+        assert_eq!(
+            n_of_ward(app).await,
+            2.0,
+            "a withheld complaint's scores count"
+        );
+        let (s, page) = text(&province, "/staff/provinces/01/review").await;
+        assert_eq!(s, 200);
+        // What the resident wrote comes before the scores.
+        let first = &page[page.find("withheld-").expect("a complaint is listed")..];
+        let answers = &first[first.find("<dd>").unwrap()..];
+        assert!(answers.starts_with("<dd>Cán bộ"), "text first: {answers}");
+        assert!(answers.contains("&#x2F;5</dd>"), "then the scores");
+        let (a, b) = (id_with(app, "XK1").await, id_with(app, "XK2").await);
+        let csrf = hidden_csrf(&page);
+        let r = province
+            .post(
+                "/staff/provinces/01/review/exclude",
+                &[("csrf", &csrf), ("ids", &a.to_string())],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.ends_with("done=excluded&n=1"), "{to}");
+        let (_, page) = text(&province, &to).await;
+        assert!(page.contains("Đã loại 1 phiếu khỏi chỉ số"), "{page}");
+        assert_eq!(n_of_ward(app).await, 1.0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'response.exclude'")
+                .await,
+            1
+        );
+        // Without the CSRF token nothing changes; another province's user gets 404.
+        let r = province
+            .post(
+                "/staff/provinces/01/review/exclude",
+                &[("ids", &b.to_string())],
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        let other = signed_in(app, "hcm@cand.vn", "province:79").await;
+        let csrf = other.csrf().await;
+        let r = other
+            .post(
+                "/staff/provinces/01/review/exclude",
+                &[("csrf", &csrf), ("ids", &b.to_string())],
+            )
+            .await;
+        assert_eq!(r.status(), 404);
+        assert_eq!(n_of_ward(app).await, 1.0);
+        let out = app.cli(&["index", "verify"]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+);

@@ -29,7 +29,14 @@ pub fn routes() -> Router<AppState> {
 
 /// A note as the staff templates list it.
 pub fn note_json(n: &action_note::Model) -> serde_json::Value {
+    let words = |lang| {
+        crate::period::Period::parse(&n.period)
+            .map(|p| crate::web::results::format::period(p, lang))
+            .unwrap_or_else(|_| n.period.clone())
+    };
     serde_json::json!({
+        "period_vi": words(crate::web::Lang::Vi),
+        "period_en": words(crate::web::Lang::En),
         "id": n.id,
         "ward_code": n.ward_code,
         "period": n.period,

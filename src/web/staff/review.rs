@@ -89,7 +89,10 @@ async fn province_review(
     ctx.insert(
         "done",
         &q.done.filter(|d| {
-            ["approved", "rejected", "released", "included", "none"].contains(&d.as_str())
+            [
+                "approved", "rejected", "released", "included", "excluded", "none",
+            ]
+            .contains(&d.as_str())
         }),
     );
     ctx.insert("done_n", &q.n.unwrap_or(0));

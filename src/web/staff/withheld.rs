@@ -3,7 +3,9 @@
 //! province's wards with every answer shown, and its flagged responses, each listed with a
 //! checkbox so that a reviewer acts on many at once:
 //! `POST /staff/provinces/{code}/review/release` releases the ticked complaints to their wards,
-//! `POST /staff/provinces/{code}/review/include` counts the ticked flagged responses. Both take
+//! `POST /staff/provinces/{code}/review/include` counts the ticked flagged responses and
+//! `POST /staff/provinces/{code}/review/exclude` takes ticked complaints out of the index (a
+//! fabricated complaint, say). Each takes
 //! the session's CSRF token; every step is audited (`store::withheld`, `store::flags`).
 
 use axum::Router;
@@ -32,6 +34,10 @@ pub fn routes() -> Router<AppState> {
             "/staff/provinces/{province_code}/review/include",
             post(include),
         )
+        .route(
+            "/staff/provinces/{province_code}/review/exclude",
+            post(exclude),
+        )
 }
 
 /// The most flagged responses the review page lists (the newest; the ward queues hold all).
@@ -43,8 +49,9 @@ fn vietnam_time(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
-/// Every answer of a response as (question, answer) in words, in the survey's order, free
-/// text masked; contact answers are never shown here.
+/// Every answer of a response as (question, answer) in words: what the resident wrote first
+/// (that is what a reviewer decides on), then the scores in the survey's order; free text
+/// masked; contact answers are never shown here.
 fn answers_in_words(
     state: &AppState,
     r: &response::Model,
@@ -58,6 +65,7 @@ fn answers_in_words(
             .map(|a| json!({"q": a.question_id, "a": a.value_text.clone().or(a.value_num.map(|n| n.to_string()))}))
             .collect();
     };
+    let mut written = Vec::new();
     let mut out = Vec::new();
     for q in &survey.questions {
         if q.id.starts_with("contact_") {
@@ -80,9 +88,15 @@ fn answers_in_words(
                 Lang::Vi => "không áp dụng".to_string(),
             },
         };
-        out.push(json!({"q": q.text.render(lang, unit_kind), "a": answer}));
+        let row = json!({"q": q.text.render(lang, unit_kind), "a": answer});
+        if q.kind == crate::survey::Kind::Text {
+            written.push(row);
+        } else {
+            out.push(row);
+        }
     }
-    out
+    written.extend(out);
+    written
 }
 
 /// The two lists of the review page: withheld complaints and flagged responses of the
@@ -126,7 +140,9 @@ pub async fn review_lists(
     let rows = flags::flagged_of_province(&state.db, province_code, FLAGGED_SHOWN).await?;
     let mut flagged = Vec::new();
     for r in rows {
+        let kind = name_of(&r.ward_code).await?.1;
         flagged.push(json!({
+            "answers": answers_in_words(state, &r, kind, lang),
             "id": r.id,
             "ward_code": r.ward_code,
             "ward_title": name_of(&r.ward_code).await?.0,
@@ -204,13 +220,34 @@ async fn include(
     Path(code): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (csrf, ids) = bulk_form(&body);
-    if let Some(r) = staff.check_csrf(&state, csrf.as_deref()) {
+    set_counted(&state, &staff, &code, &body, true).await
+}
+
+async fn exclude(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    set_counted(&state, &staff, &code, &body, false).await
+}
+
+/// Counts (`include`) or takes out of the index the ticked responses of the province's wards;
+/// ids of other provinces are ignored.
+async fn set_counted(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    body: &[u8],
+    include: bool,
+) -> AppResult<Response> {
+    let (csrf, ids) = bulk_form(body);
+    if let Some(r) = staff.check_csrf(state, csrf.as_deref()) {
         return Ok(r);
     }
-    reviewable_province(&staff, &code)?;
+    reviewable_province(staff, code)?;
     if ids.is_empty() {
-        return Ok(back(&code, "none", 0, &staff));
+        return Ok(back(code, "none", 0, staff));
     }
     let mut n = 0;
     for id in ids {
@@ -225,13 +262,23 @@ async fn include(
         if !in_province {
             continue;
         }
-        match flags::include(&state.db, &state.catalog, id, &staff.user.email).await {
+        let change = if include {
+            flags::include(&state.db, &state.catalog, id, &staff.user.email).await
+        } else {
+            flags::exclude(&state.db, &state.catalog, id, &staff.user.email).await
+        };
+        match change {
             Ok(flags::Change::Done) => n += 1,
             Ok(flags::Change::AlreadyThere) => {}
             Err(e) => return Err(AppError::Internal(format!("{e:?}"))),
         }
     }
-    Ok(back(&code, "included", n, &staff))
+    Ok(back(
+        code,
+        if include { "included" } else { "excluded" },
+        n,
+        staff,
+    ))
 }
 
 #[cfg(test)]
