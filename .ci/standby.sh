@@ -120,7 +120,7 @@ rm -rf "$dir"
 mkdir -p "$dir"
 chown postgres:postgres "$dir"
 chmod 700 "$dir"
-as_postgres "${bin}/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir" -R -X stream
+as_postgres "${bin}/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir" -R -X stream -c fast
 write_config
 start
 if ! wait_standby; then

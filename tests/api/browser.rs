@@ -220,3 +220,109 @@ async fn privacy_pages_pass_axe_at_phone_and_desktop_width() {
     );
     app.finish().await;
 }
+
+/// The signed-in console pages of each kind of staff user pass axe at 390 px and 1280 px: a
+/// ward officer (home, dashboard, inbox, an item, flagged responses, notes), a province
+/// analyst (its overview and review page with a withheld complaint, a flagged response and a
+/// note awaiting approval) and the ministry (home, audit log, mail, API tokens, exports).
+/// Screenshots in `STAFF_SHOTS` when set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    hailong_axe_missing = "chromium",
+    ignore = "needs chromium: apt-get install chromium"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "chromedriver",
+    ignore = "needs chromedriver: apt-get install chromium-driver"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "node",
+    ignore = "needs node: apt-get install nodejs"
+)]
+#[cfg_attr(
+    hailong_axe_missing = "axe-core",
+    ignore = "needs axe-core: npm install --prefix tests/browser axe-core@4"
+)]
+async fn staff_pages_pass_axe_at_phone_and_desktop_width() {
+    use crate::staff::{PW, add_user, submit};
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test cannot run, missing: {}",
+        missing.join(", ")
+    );
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    crate::results::seed(&app).await;
+    submit(&app, "00004", "Đèn đường ngõ 12 hỏng đã lâu", 2).await;
+    // A complaint about an officer: withheld from the ward, on the province's review page.
+    submit(&app, "00004", "Cán bộ đòi tiền khi làm thủ tục", 1).await;
+    // A flagged response of the province.
+    let id = app
+        .count("SELECT MIN(id) FROM responses WHERE ward_code = '00008'")
+        .await;
+    hailong::store::flags::exclude(&app.state.db, &app.state.catalog, id, "test")
+        .await
+        .unwrap();
+    add_user(&app, "w@example.vn", "ward:00004").await;
+    add_user(&app, "p@example.vn", "province:01").await;
+    add_user(&app, "m@example.vn", "ministry").await;
+    let w = crate::staff::signed_in(&app, "w2@example.vn", "ward:00004").await;
+    let c = w.csrf().await;
+    let r = w
+        .post(
+            "/staff/wards/00004/actions",
+            &[
+                ("csrf", &c),
+                ("period", "2026-Q3"),
+                ("text", "Đã lắp thêm đèn ở ngõ 12."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let shots = std::env::var("STAFF_SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| app.dir.path().join("shots"));
+    let signin = |email: &str| format!("signin:{email} {PW}");
+    let pages = [
+        ("ward-home", signin("w@example.vn")),
+        ("ward-dashboard", "/staff/wards/00004".into()),
+        ("ward-inbox", "/staff/wards/00004/feedback".into()),
+        ("ward-item", "follow:/staff/wards/00004/feedback/".into()),
+        ("ward-flagged", "/staff/wards/00004/flagged".into()),
+        ("ward-notes", "/staff/wards/00004/actions".into()),
+        ("province-home", signin("p@example.vn")),
+        ("province", "/staff/provinces/01".into()),
+        ("province-review", "/staff/provinces/01/review".into()),
+        ("ministry-home", signin("m@example.vn")),
+        ("ministry-audit", "/staff/audit".into()),
+        ("ministry-mail", "/staff/mail".into()),
+        ("ministry-tokens", "/staff/tokens".into()),
+        ("ministry-exports", "/staff/exports".into()),
+    ];
+    let list = pages
+        .iter()
+        .map(|(n, p)| format!("{n}={p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = tokio::process::Command::new("node")
+        .arg(repo_path("tests/browser/check.mjs"))
+        .arg(format!("http://{}", app.addr))
+        .arg(&shots)
+        .env("AXE_JS", axe_path())
+        .env("ONLY_PAGES", list)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        stdout.matches("axe 0 violations").count(),
+        2 * pages.len(),
+        "{stdout}"
+    );
+    app.finish().await;
+}

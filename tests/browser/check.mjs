@@ -25,7 +25,8 @@
 //                  before: `submit:/s/WARD` (answer that survey validly and send it),
 //                  `follow:/prefix` (the first link of the page whose href starts so),
 //                  `same:?query` (this page's path with another query), `click:CSS;CSS…`
-//                  (click each in turn; the last one submits a form)
+//                  (click each in turn; the last one submits a form),
+//                  `signin:EMAIL PASSWORD` (forget every cookie, sign in at /staff/login)
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -409,6 +410,15 @@ async function reach(s, how) {
     await s.go(u.pathname + how.slice(5));
   } else if (how.startsWith("click:")) {
     await clickThrough(s, how.slice(6).split(";"));
+  } else if (how.startsWith("signin:")) {
+    const rest = how.slice(7);
+    const [email, password] = [rest.slice(0, rest.indexOf(" ")), rest.slice(rest.indexOf(" ") + 1)];
+    await s.cmd("DELETE", "/cookie");
+    await s.go("/staff/login");
+    await s.type("#email", email);
+    await s.type("#password", password);
+    await clickThrough(s, ["main form button[type=submit]"]);
+    if (new URL(await s.url()).pathname === "/staff/login") throw new Error(`could not sign in as ${email}`);
   } else {
     await s.go(how);
   }
