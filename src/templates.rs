@@ -255,7 +255,56 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
 /// Parses every template once, at start-up.
 pub fn load() -> Result<Tera, tera::Error> {
     let mut tera = Tera::default();
+    tera.register_filter("num", num);
     tera.add_raw_templates(TEMPLATES.iter().copied())?;
     tera.autoescape_on(vec![".html"]);
     Ok(tera)
+}
+
+/// `{{ x | num(l=l) }}`: a number as the page's language writes it, one decimal (`66,4` in
+/// Vietnamese, `66.4` in English); `d=0` for a whole number with thousands separated
+/// (`1.234` / `1,234`). A missing value (null) is "–".
+fn num(
+    value: &tera::Value,
+    args: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    use crate::web::Lang;
+    use crate::web::results::format::{dec1, int};
+    let lang = match args.get("l").and_then(|v| v.as_str()) {
+        Some("en") => Lang::En,
+        _ => Lang::Vi,
+    };
+    let Some(v) = value.as_f64() else {
+        return if value.is_null() {
+            Ok(tera::Value::from("–"))
+        } else {
+            Err(tera::Error::msg(format!("num: {value} is not a number")))
+        };
+    };
+    let whole = args.get("d").and_then(|d| d.as_u64()) == Some(0);
+    Ok(tera::Value::from(if whole {
+        int(v.round() as i64, lang)
+    } else {
+        dec1(v, lang)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_follow_the_language() {
+        let tera = super::load().unwrap();
+        let render = |src: &str, ctx: serde_json::Value| {
+            let mut t = tera.clone();
+            t.add_raw_template("x", src).unwrap();
+            t.render("x", &tera::Context::from_value(ctx).unwrap())
+                .unwrap()
+        };
+        let ctx = serde_json::json!({"v": 66.44, "n": 12345, "z": null});
+        assert_eq!(render("{{ v | num(l='vi') }}", ctx.clone()), "66,4");
+        assert_eq!(render("{{ v | num(l='en') }}", ctx.clone()), "66.4");
+        assert_eq!(render("{{ n | num(l='vi', d=0) }}", ctx.clone()), "12.345");
+        assert_eq!(render("{{ n | num(l='en', d=0) }}", ctx.clone()), "12,345");
+        assert_eq!(render("{{ z | num(l='vi') }}", ctx), "–");
+    }
 }

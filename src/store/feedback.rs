@@ -106,6 +106,8 @@ pub struct InboxFilter {
     pub channel: Option<String>,
     /// Leaves out responses withheld from the ward (see `store::withheld`): set for ward users.
     pub hide_withheld: bool,
+    /// Only items submitted before this time (the overdue ones, say).
+    pub submitted_before: Option<DateTime<Utc>>,
 }
 
 /// A ward of the caller's scope, or `None` (absent or outside: the same answer).
@@ -155,6 +157,9 @@ fn inbox_query(
     if f.hide_withheld {
         q = q.filter(super::withheld::not_withheld());
     }
+    if let Some(t) = f.submitted_before {
+        q = q.filter(response::Column::SubmittedAt.lt(t));
+    }
     if let Some(b) = f.band {
         let (lo, hi) = b.range();
         let overall = match backend {
@@ -183,6 +188,126 @@ fn inbox_query(
         };
     }
     q
+}
+
+/// Days after which a new item that nobody has taken up is overdue on the ward's home.
+pub const OVERDUE_DAYS: i64 = 7;
+
+/// What a ward's home counts: its inbox by status, the new items older than
+/// [`OVERDUE_DAYS`], the low scores (overall 1–2) of the last seven days, and the replies
+/// whose resident said the matter is not solved or has not answered yet.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WardCounts {
+    pub by_status: Vec<(Status, u64)>,
+    pub overdue: u64,
+    pub low_this_week: u64,
+    pub replies_not_solved: u64,
+    pub replies_waiting: u64,
+}
+
+pub async fn ward_counts(
+    db: &impl ConnectionTrait,
+    ward: &UnitInfo,
+    hide_withheld: bool,
+    now: DateTime<Utc>,
+) -> Result<WardCounts, DbErr> {
+    use crate::entities::feedback_reply;
+    let backend = db.get_database_backend();
+    let base = InboxFilter {
+        hide_withheld,
+        ..Default::default()
+    };
+    let mut by_status = Vec::with_capacity(Status::ALL.len());
+    for s in Status::ALL {
+        let f = InboxFilter {
+            status: Some(s),
+            ..base.clone()
+        };
+        by_status.push((s, inbox_query(backend, ward, &f).count(db).await?));
+    }
+    let overdue = InboxFilter {
+        status: Some(Status::New),
+        submitted_before: Some(now - chrono::Duration::days(OVERDUE_DAYS)),
+        ..base.clone()
+    };
+    let overdue = inbox_query(backend, ward, &overdue).count(db).await?;
+    let overall = match backend {
+        DbBackend::Postgres => format!("{}::int", answer_sql(backend, "overall")),
+        _ => answer_sql(backend, "overall"),
+    };
+    let low_this_week = response::Entity::find()
+        .filter(response::Column::WardCode.eq(&ward.code))
+        .filter(response::Column::SubmittedAt.gte(now - chrono::Duration::days(7)))
+        .filter(response::Column::Status.eq("counted"))
+        .filter(Expr::cust(format!("{overall} BETWEEN 1 AND 2")))
+        .count(db)
+        .await?;
+    let of_ward = || {
+        feedback_reply::Column::ResponseId.in_subquery(
+            Query::select()
+                .column(response::Column::Id)
+                .from(response::Entity)
+                .and_where(response::Column::WardCode.eq(&ward.code))
+                .to_owned(),
+        )
+    };
+    let replies_not_solved = feedback_reply::Entity::find()
+        .filter(of_ward())
+        .filter(feedback_reply::Column::Resolved.eq("no"))
+        .count(db)
+        .await?;
+    let replies_waiting = feedback_reply::Entity::find()
+        .filter(of_ward())
+        .filter(feedback_reply::Column::AnsweredAt.is_null())
+        .count(db)
+        .await?;
+    Ok(WardCounts {
+        by_status,
+        overdue,
+        low_this_week,
+        replies_not_solved,
+        replies_waiting,
+    })
+}
+
+/// The new items (status new, withheld ones included) of every ward of a province, by ward:
+/// what waits in each inbox, for the province's home.
+pub async fn new_items_by_ward(
+    db: &impl ConnectionTrait,
+    province_code: &str,
+) -> Result<HashMap<String, u64>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows: Vec<(String, i64)> = response::Entity::find()
+        .select_only()
+        .column(response::Column::WardCode)
+        .column_as(response::Column::Id.count(), "n")
+        .filter(
+            response::Column::WardCode.in_subquery(
+                Query::select()
+                    .column(crate::entities::unit::Column::Code)
+                    .from(crate::entities::unit::Entity)
+                    .and_where(crate::entities::unit::Column::ProvinceCode.eq(province_code))
+                    .to_owned(),
+            ),
+        )
+        .filter(has_text(backend, "comment").or(has_text(backend, "issue")))
+        .filter(
+            response::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(feedback_state::Column::ResponseId)
+                    .from(feedback_state::Entity)
+                    .and_where(Expr::col(feedback_state::Column::Status).ne("new"))
+                    .to_owned(),
+            ),
+        )
+        .group_by(response::Column::WardCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(w, n)| (w, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// One inbox item as the console shows it (free text still unmasked: the web layer masks).

@@ -108,7 +108,8 @@ pub async fn ward_figures(
     Ok(f.remove(ward_code).expect("one entry per ward"))
 }
 
-fn period_index(f: &WardFigures) -> Option<PeriodIndex> {
+/// The inputs of a change test (step 8) of one period's figures; `None` without an index.
+pub fn period_index(f: &WardFigures) -> Option<PeriodIndex> {
     Some(PeriodIndex {
         index: f.index?.value,
         variance: f.variance?,

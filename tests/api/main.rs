@@ -2,6 +2,7 @@
 //! `both!` tests run on SQLite always and on PostgreSQL when `HAILONG_TEST_POSTGRES_URL` is set.
 
 mod helpers;
+mod homes;
 
 mod alert_cap;
 mod backup;

@@ -1277,7 +1277,7 @@ crate::both!(ministry_overview_shows_the_national_trend, |app| {
     );
     assert!(page.contains("<svg"), "a server-drawn chart");
     if hailong::period::Period::current_quarter() <= (0..7).fold(q1, |p, _| p.next()) {
-        assert!(page.contains("66.4"), "the pooled 2026-Q1 index is listed");
+        assert!(page.contains("66,4"), "the pooled 2026-Q1 index is listed");
     }
     // Other roles do not get it.
     let ward = signed_in(app, "cb@cand.vn", "ward:00004").await;

@@ -55,6 +55,8 @@ pub struct InboxQuery {
     band: Option<String>,
     with_comment: Option<String>,
     channel: Option<String>,
+    /// `1`: only new items older than `feedback::OVERDUE_DAYS` (the ward home's link).
+    overdue: Option<String>,
     page: Option<u64>,
 }
 
@@ -155,6 +157,14 @@ fn parse_filter(q: &InboxQuery, staff: &Staff) -> Result<InboxFilter, AppError> 
             })
             .transpose()?,
         hide_withheld: !staff.scope().reviews_wards(),
+        submitted_before: some_nonempty(&q.overdue)
+            .map(|_| chrono::Utc::now() - chrono::Duration::days(feedback::OVERDUE_DAYS)),
+    })
+    .map(|mut f| {
+        if f.submitted_before.is_some() {
+            f.status = Some(Status::New);
+        }
+        f
     })
 }
 
@@ -187,6 +197,7 @@ async fn inbox(
         ("band", &q.band),
         ("with_comment", &q.with_comment),
         ("channel", &q.channel),
+        ("overdue", &q.overdue),
     ] {
         if let Some(v) = some_nonempty(v) {
             kept.push((k.to_string(), v.to_string()));
@@ -204,6 +215,8 @@ async fn inbox(
     ctx.insert("f_band", &some_nonempty(&q.band));
     ctx.insert("f_with_comment", &some_nonempty(&q.with_comment).is_some());
     ctx.insert("f_channel", &some_nonempty(&q.channel));
+    ctx.insert("f_overdue", &some_nonempty(&q.overdue).is_some());
+    ctx.insert("overdue_days", &feedback::OVERDUE_DAYS);
     ctx.insert("channels", &CHANNELS);
     ctx.insert(
         "statuses",

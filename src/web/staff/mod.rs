@@ -23,6 +23,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod exports;
 pub mod feedback;
+pub mod home;
 pub mod mail;
 pub mod overview;
 pub mod reset;

@@ -25,23 +25,30 @@ async fn overview(
     State(state): State<AppState>,
     staff: Staff,
     reads: ConsoleReads,
+    Query(hq): Query<super::home::HomeQuery>,
 ) -> AppResult<Response> {
     let mut ctx = staff.context();
     reads.mark(&mut ctx);
     match staff.scope() {
         Scope::Ward(w) => {
             let ward = feedback::ward_in_scope(reads.db(), staff.scope(), w).await?;
+            if let Some(ward) = &ward {
+                super::home::ward(&state, &reads, &staff, ward, &mut ctx).await?;
+            }
             ctx.insert("ward", &ward);
         }
         Scope::Province(p) => {
+            let province = units::find_province(reads.db(), p).await?;
+            if let Some(p) = &province {
+                super::home::province(&state, &reads, &p.code, &hq, &mut ctx).await?;
+            }
             ctx.insert(
                 "province",
-                &units::find_province(reads.db(), p)
-                    .await?
-                    .map(|p| serde_json::json!({"code": p.code, "name": p.name})),
+                &province.map(|p| serde_json::json!({"code": p.code, "name": p.name})),
             );
         }
         Scope::Ministry => {
+            super::home::ministry(&state, &reads, &hq, &mut ctx).await?;
             let provinces: Vec<_> = units::provinces(reads.db())
                 .await?
                 .into_iter()
@@ -64,7 +71,10 @@ async fn overview(
                 }
             }
             ctx.insert("pilot", &pilot);
-            ctx.insert("quarter", &quarter.to_string());
+            ctx.insert(
+                "quarter",
+                &crate::web::results::format::period(quarter, staff.lang),
+            );
             // The national trend over the last eight quarters.
             let from = (0..7).fold(quarter, |p, _| p.prev());
             let national = state.national_trend(reads.db(), from, quarter).await?;
@@ -81,7 +91,7 @@ async fn overview(
                 .iter()
                 .map(|p| {
                     serde_json::json!({
-                        "period": p.period.to_string(),
+                        "period": crate::web::results::format::period(p.period, staff.lang),
                         "fig": super::dashboard::figures_json(&p.figures),
                         "change": super::dashboard::change_str(p.change),
                     })
