@@ -14,6 +14,7 @@ mod fuzz;
 mod imports;
 mod instances;
 mod integrity;
+mod interviews;
 mod mail;
 mod mailsink;
 mod measure;
