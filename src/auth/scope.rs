@@ -191,7 +191,12 @@ mod tests {
         let (r, c) = i.to_db();
         assert_eq!((r, c.as_deref()), ("interviewer", Some("00004")));
         assert_eq!(Scope::from_db(r, c.as_deref()), Some(i.clone()));
-        for bad in ["interviewer:4", "interviewer:", "interviewer", "interviewer:0000x"] {
+        for bad in [
+            "interviewer:4",
+            "interviewer:",
+            "interviewer",
+            "interviewer:0000x",
+        ] {
             assert!(Scope::parse(bad).is_err(), "{bad}");
         }
         assert!(!i.contains_ward(&unit("00004", "01")));

@@ -137,10 +137,7 @@ impl BurstTracker {
         cache: Option<&BaselineCache>,
         recent_cache: Option<&RecentCache>,
     ) -> Result<(), DbErr> {
-        let online: Vec<&NewResponse> = batch
-            .iter()
-            .filter(|r| r.channel.is_checked())
-            .collect();
+        let online: Vec<&NewResponse> = batch.iter().filter(|r| r.channel.is_checked()).collect();
         let (Some(first), Some(last)) = (
             online.iter().map(|r| r.submitted_at).min(),
             online.iter().map(|r| r.submitted_at).max(),

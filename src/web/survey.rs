@@ -73,10 +73,7 @@ pub(crate) fn survey(state: &AppState) -> AppResult<&Survey> {
         .ok_or_else(|| AppError::Internal(format!("survey {DEFAULT_SURVEY} missing")))
 }
 
-pub(crate) async fn unit_or_404(
-    state: &AppState,
-    code: &str,
-) -> AppResult<(UnitInfo, UnitKind)> {
+pub(crate) async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitKind)> {
     let unit = state
         .units
         .get(&state.db, code)

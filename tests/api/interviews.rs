@@ -65,69 +65,81 @@ async fn resident(app: &TestApp, ward: &str, x: u8) {
     assert_eq!(r.status(), 303);
 }
 
-both!(an_interviewer_role_is_added_and_invited_from_the_cli, |app| {
-    let added = app.cli(&[
-        "users",
-        "add",
-        "--email",
-        "MTTQ.BaDinh@example.vn",
-        "--role",
-        "interviewer:00004",
-    ]);
-    assert!(added.status.success(), "{}", stderr(&added));
-    assert!(
-        stdout(&added).contains("interviewer:00004"),
-        "{}",
-        stdout(&added)
-    );
-    let invited = app.cli(&[
-        "users",
-        "invite",
-        "--email",
-        "dtv2@example.vn",
-        "--role",
-        "interviewer:00004",
-    ]);
-    assert!(invited.status.success(), "{}", stderr(&invited));
-    assert_eq!(
+both!(
+    an_interviewer_role_is_added_and_invited_from_the_cli,
+    |app| {
+        let added = app.cli(&[
+            "users",
+            "add",
+            "--email",
+            "MTTQ.BaDinh@example.vn",
+            "--role",
+            "interviewer:00004",
+        ]);
+        assert!(added.status.success(), "{}", stderr(&added));
+        assert!(
+            stdout(&added).contains("interviewer:00004"),
+            "{}",
+            stdout(&added)
+        );
+        let invited = app.cli(&[
+            "users",
+            "invite",
+            "--email",
+            "dtv2@example.vn",
+            "--role",
+            "interviewer:00004",
+        ]);
+        assert!(invited.status.success(), "{}", stderr(&invited));
+        assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM staff_users WHERE role = 'interviewer' AND scope_code = '00004'"
         )
         .await,
         2
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'dtv2@example.vn'")
-            .await,
-        1,
-        "the invitation is in the outbox"
-    );
-    // A malformed role is a usage error; a ward that does not exist is refused.
-    let bad = app.cli(&[
-        "users",
-        "add",
-        "--email",
-        "x@example.vn",
-        "--role",
-        "interviewer:4",
-    ]);
-    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("interviewer:CODE"), "{}", stderr(&bad));
-    let none = app.cli(&[
-        "users",
-        "add",
-        "--email",
-        "y@example.vn",
-        "--role",
-        "interviewer:99999",
-    ]);
-    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
-});
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'dtv2@example.vn'")
+                .await,
+            1,
+            "the invitation is in the outbox"
+        );
+        // A malformed role is a usage error; a ward that does not exist is refused.
+        let bad = app.cli(&[
+            "users",
+            "add",
+            "--email",
+            "x@example.vn",
+            "--role",
+            "interviewer:4",
+        ]);
+        assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+        assert!(
+            stderr(&bad).contains("interviewer:CODE"),
+            "{}",
+            stderr(&bad)
+        );
+        let none = app.cli(&[
+            "users",
+            "add",
+            "--email",
+            "y@example.vn",
+            "--role",
+            "interviewer:99999",
+        ]);
+        assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+    }
+);
 
 both!(an_interviewer_signs_in_to_the_interview_page, |app| {
     add_user(app, "dtv@example.vn", "interviewer:00004").await;
     let b = Browser::new(app);
-    let page = b.get("/staff/login?next=/staff/wards/00004").await.text().await.unwrap();
+    let page = b
+        .get("/staff/login?next=/staff/wards/00004")
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_csrf(&page);
     let r = b
         .post(
@@ -206,8 +218,14 @@ async fn never_flagged(app: &TestApp) {
             .any(|c| c.to_str().unwrap().starts_with("hl_dev=")),
         "the survey page set a device cookie"
     );
-    assert_eq!(post_body(&b, "/s/00004", answers(3, "")).await.status(), 303);
-    assert_eq!(post_body(&b, "/s/00004", answers(3, "")).await.status(), 303);
+    assert_eq!(
+        post_body(&b, "/s/00004", answers(3, "")).await.status(),
+        303
+    );
+    assert_eq!(
+        post_body(&b, "/s/00004", answers(3, "")).await.status(),
+        303
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM responses WHERE flag_reason = 'duplicate_device'")
             .await,
@@ -220,10 +238,7 @@ async fn never_flagged(app: &TestApp) {
     for i in 0..24 {
         last = interview(&b, "00004", 2 + (i % 4) as u8).await;
     }
-    assert!(
-        last.starts_with("/staff/interview/00004?saved="),
-        "{last}"
-    );
+    assert!(last.starts_with("/staff/interview/00004?saved="), "{last}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM responses WHERE channel = 'assisted'")
             .await,
@@ -352,8 +367,15 @@ both!(an_interviewer_sees_nothing_else, |app| {
     assert_eq!(p.get("/staff/interview/00004").await.status(), 403);
     // It may still change its password and sign out.
     assert_eq!(b.get("/staff/password").await.status(), 200);
-    assert_eq!(b.post("/staff/logout", &[("csrf", &csrf)]).await.status(), 303);
-    assert_eq!(b.get("/staff/interview/00004").await.status(), 303, "signed out");
+    assert_eq!(
+        b.post("/staff/logout", &[("csrf", &csrf)]).await.status(),
+        303
+    );
+    assert_eq!(
+        b.get("/staff/interview/00004").await.status(),
+        303,
+        "signed out"
+    );
 });
 
 both!(an_interview_needs_the_csrf_token, |app| {
@@ -394,9 +416,15 @@ both!(an_invalid_interview_is_422_with_what_was_typed, |app| {
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains("Vui lòng kiểm tra lại"), "{page}");
-    assert!(page.contains("id=\"e-overall\""), "the error is beside its question");
+    assert!(
+        page.contains("id=\"e-overall\""),
+        "the error is beside its question"
+    );
     assert!(page.contains("id=\"e-trust\""), "{page}");
-    assert!(page.contains("Đường ngõ 7 GIỮ LẠI tối"), "the comment is kept");
+    assert!(
+        page.contains("Đường ngõ 7 GIỮ LẠI tối"),
+        "the comment is kept"
+    );
     for kept in [
         "name=\"a1\" value=\"4\" checked",
         "name=\"a2\" value=\"2\" checked",
@@ -431,7 +459,9 @@ both!(the_province_page_shows_channels_and_interviewers, |app| {
     let section = &page[page.find("id=\"by-channel\"").expect("the section")..];
     // Per channel, in words, with n and the index with its interval.
     let row = |name: &str| {
-        let at = section.find(name).unwrap_or_else(|| panic!("{name}: {section}"));
+        let at = section
+            .find(name)
+            .unwrap_or_else(|| panic!("{name}: {section}"));
         section[at..at + section[at..].find("</tr>").unwrap()].to_string()
     };
     let web = row("<td>Trực tuyến</td>");
@@ -439,7 +469,10 @@ both!(the_province_page_shows_channels_and_interviewers, |app| {
     // I = 37.5, v = 4/3 · 625/16 = 52.083, t(0.975, 3) = 3.182446: 14.5–60.5.
     assert!(web.contains("14,5–60,5"), "{web}");
     let assisted = row("<td>Phỏng vấn trực tiếp</td>");
-    assert!(assisted.contains(">8<") && assisted.contains(">65,6<"), "{assisted}");
+    assert!(
+        assisted.contains(">8<") && assisted.contains(">65,6<"),
+        "{assisted}"
+    );
     // Per interviewer, against the rest of the ward.
     let ra = row("<td>dtv.a@example.vn</td>");
     assert!(ra.contains("Phường Ba Đình"), "{ra}");
@@ -451,17 +484,27 @@ both!(the_province_page_shows_channels_and_interviewers, |app| {
     assert!(rb.contains(">37,5<") && rb.contains(">65,6<"), "{rb}");
     assert!(rb.contains("−28,1"), "{rb}");
     // English numbers under ?lang=en.
-    let en = p.get("/staff/provinces/01?lang=en").await.text().await.unwrap();
-    assert!(en.contains(">Interview<") || en.contains("Interview</td>"), "{en}");
+    let en = p
+        .get("/staff/provinces/01?lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains(">Interview<") || en.contains("Interview</td>"),
+        "{en}"
+    );
     assert!(en.contains("93.8"), "{en}");
 });
 
 /// axe-core's WCAG 2.1 A and AA rules on the page the driver shows: the violations, each with
 /// the elements at fault (`AXE_JS` or tests/browser/node_modules, as the other browser tests).
 async fn axe_violations(d: &crate::staff_browser::Driver) -> Vec<serde_json::Value> {
-    let path = std::env::var("AXE_JS").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        crate::helpers::repo_path("tests/browser/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("AXE_JS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            crate::helpers::repo_path("tests/browser/node_modules/axe-core/axe.min.js")
+        });
     let src = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("axe-core at {}: {e}", path.display()));
     d.cmd(
@@ -504,9 +547,12 @@ async fn axe_violations(d: &crate::staff_browser::Driver) -> Vec<serde_json::Val
 )]
 async fn an_interviewer_enters_an_interview_on_a_phone_in_chromium() {
     use crate::staff_browser::Driver;
-    let d = Driver::start_with(&["--window-size=390,844".to_string()], serde_json::json!({}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let d = Driver::start_with(
+        &["--window-size=390,844".to_string()],
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = add_user(&app, "dtv@example.vn", "interviewer:00004").await;
     d.goto(&app.url("/staff/login")).await;
@@ -530,14 +576,19 @@ async fn an_interviewer_enters_an_interview_on_a_phone_in_chromium() {
             serde_json::json!({"script": "return document.documentElement.scrollWidth > window.innerWidth;", "args": []}),
         )
         .await;
-    assert_eq!(wide, serde_json::json!(false), "no horizontal scrolling at 390 px");
+    assert_eq!(
+        wide,
+        serde_json::json!(false),
+        "no horizontal scrolling at 390 px"
+    );
     d.screenshot("interview-phone", 390, 2400).await;
     for q in ["a1", "a2", "r1", "r2", "s1", "s2", "c1", "c2", "overall"] {
         d.click(&format!("input[name={q}][value=\"4\"]")).await;
     }
     d.click("input[name=used_procedures][value=no]").await;
     d.click("input[name=trust][value=\"8\"]").await;
-    d.type_into("#f-comment-0", "Phỏng vấn tại nhà văn hoá tổ 5").await;
+    d.type_into("#f-comment-0", "Phỏng vấn tại nhà văn hoá tổ 5")
+        .await;
     d.click("#save-interview").await;
     let saved = d.text("#saved").await;
     assert!(saved.contains("Đã lưu phiếu phỏng vấn"), "{saved}");
@@ -548,11 +599,59 @@ async fn an_interviewer_enters_an_interview_on_a_phone_in_chromium() {
             serde_json::json!({"script": "return document.querySelectorAll('form.survey input:checked').length;", "args": []}),
         )
         .await;
-    assert_eq!(checked, serde_json::json!(0), "an empty form for the next interview");
+    assert_eq!(
+        checked,
+        serde_json::json!(0),
+        "an empty form for the next interview"
+    );
     let v = axe_violations(&d).await;
     assert!(v.is_empty(), "axe after saving: {v:#?}");
     d.screenshot("interview-saved-phone", 390, 844).await;
     d.screenshot("interview-desktop", 1280, 2000).await;
+    // The province sees the interview in its figures per channel and per interviewer, beside
+    // residents' own answers and another interviewer's.
+    for x in [3, 4, 2] {
+        resident(&app, "00004", x).await;
+    }
+    let other = signed_in(&app, "mttq.badinh@example.vn", "interviewer:00004").await;
+    for x in [2, 2, 3] {
+        interview(&other, "00004", x).await;
+    }
+    d.click("nav.staffnav button[type=submit]").await;
+    d.find("#email").await;
+    add_user(&app, "tinh@example.vn", "province:01").await;
+    d.type_into("#email", "tinh@example.vn").await;
+    d.type_into("#password", PW).await;
+    d.click("button[type=submit]").await;
+    d.find("nav.staffnav").await;
+    d.goto(&app.url("/staff/provinces/01#by-channel")).await;
+    assert!(d.text("#by-interviewer").await.contains("dtv@example.vn"));
+    for (name, width) in [
+        ("province-section-phone", 390),
+        ("province-section-desktop", 1280),
+    ] {
+        d.cmd(
+            "POST",
+            "/window/rect",
+            serde_json::json!({"width": width, "height": 1000}),
+        )
+        .await;
+        let id = d.find("#by-channel").await;
+        let png = d
+            .cmd(
+                "GET",
+                &format!("/element/{id}/screenshot"),
+                serde_json::json!({}),
+            )
+            .await;
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM responses r JOIN response_interviewers ri ON ri.response_id = r.id \

@@ -41,16 +41,16 @@ fn forbidden(message: &str) -> Response {
     r
 }
 
-/// `Ok` when the session is the interviewer of `ward`; the `403` for anyone else (another
+/// `None` when the session is the interviewer of `ward`; the `403` for anyone else (another
 /// ward's interviewer, or a police user: the police do not interview about themselves).
-fn check_interviewer(staff: &Staff, ward: &str) -> Result<(), Response> {
+fn check_interviewer(staff: &Staff, ward: &str) -> Option<Response> {
     match staff.scope().interviewer_ward() {
-        Some(w) if w == ward => Ok(()),
-        Some(_) => Err(forbidden(
+        Some(w) if w == ward => None,
+        Some(_) => Some(forbidden(
             "Anh/chị chỉ nhập được phiếu phỏng vấn cho phường, xã được giao. / You can enter \
              interviews only for the ward you were assigned.",
         )),
-        None => Err(forbidden(
+        None => Some(forbidden(
             "Trang này chỉ dành cho điều tra viên (người phỏng vấn ngoài lực lượng Công an). / \
              This page is for interviewers only (people outside the police).",
         )),
@@ -108,7 +108,7 @@ async fn show(
     Path(code): Path<String>,
     Query(q): Query<InterviewQuery>,
 ) -> AppResult<Response> {
-    if let Err(r) = check_interviewer(&staff, &code) {
+    if let Some(r) = check_interviewer(&staff, &code) {
         return Ok(r);
     }
     let (unit, kind) = crate::web::survey::unit_or_404(&state, &code).await?;
@@ -119,16 +119,7 @@ async fn show(
         }
         _ => None,
     };
-    render_page(
-        &state,
-        &staff,
-        &unit,
-        kind,
-        None,
-        saved,
-        StatusCode::OK,
-    )
-    .await
+    render_page(&state, &staff, &unit, kind, None, saved, StatusCode::OK).await
 }
 
 fn bad_request(message: &str) -> Response {
@@ -164,7 +155,7 @@ async fn store_interview(
     headers: &HeaderMap,
     body: &[u8],
 ) -> AppResult<Response> {
-    if let Err(r) = check_interviewer(staff, code) {
+    if let Some(r) = check_interviewer(staff, code) {
         return Ok(r);
     }
     let (unit, kind) = crate::web::survey::unit_or_404(state, code).await?;

@@ -173,6 +173,10 @@ async fn province(
     );
     ctx.insert("wards", &view);
     insert_breakdown(&mut ctx, &breakdown, staff.lang);
+    ctx.insert(
+        "period_words",
+        &crate::web::results::format::period(period, staff.lang),
+    );
     ctx.insert("q", needle);
     ctx.insert("sort", sort);
     ctx.insert("period", &period.to_string());
