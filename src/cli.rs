@@ -174,7 +174,8 @@ pub enum UsersCommand {
         /// The user's e-mail address (the sign-in name).
         #[arg(long)]
         email: String,
-        /// `ministry`, `province:CODE` (e.g. province:01) or `ward:CODE` (e.g. ward:00004).
+        /// `ministry`, `province:CODE` (e.g. province:01), `ward:CODE` (e.g. ward:00004) or
+        /// `interviewer:CODE` (enters assisted interviews for that ward and sees nothing else).
         #[arg(long)]
         role: String,
         /// Read the password from standard input (first line) instead of generating one.
@@ -186,7 +187,7 @@ pub enum UsersCommand {
         /// The user's e-mail address (the sign-in name and where the invitation goes).
         #[arg(long)]
         email: String,
-        /// `ministry`, `province:CODE` or `ward:CODE`.
+        /// `ministry`, `province:CODE`, `ward:CODE` or `interviewer:CODE`.
         #[arg(long)]
         role: String,
     },

@@ -367,7 +367,9 @@ async fn open_for_scope(
     let exists = match scope {
         Scope::Ministry => Ok(true),
         Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
-        Scope::Ward(c) => units::find_unit(&db, c).await.map(|u| u.is_some()),
+        Scope::Ward(c) | Scope::Interviewer(c) => {
+            units::find_unit(&db, c).await.map(|u| u.is_some())
+        }
     };
     match exists {
         Ok(true) => Ok(db),

@@ -153,6 +153,7 @@ pub fn new_response(
         device_hash: None,
         token_hash: None,
         privacy_hash: None,
+        interviewer_id: None,
         ip_hash: None,
         alert_basis: None,
         misconduct: Vec::new(),

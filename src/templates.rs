@@ -14,6 +14,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/public/survey.html"),
     ),
     (
+        "public/survey_questions.html",
+        include_str!("../templates/public/survey_questions.html"),
+    ),
+    (
         "public/thanks.html",
         include_str!("../templates/public/thanks.html"),
     ),
@@ -80,6 +84,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "staff/audit.html",
         include_str!("../templates/staff/audit.html"),
+    ),
+    (
+        "staff/interview.html",
+        include_str!("../templates/staff/interview.html"),
     ),
     (
         "staff/flagged.html",

@@ -18,6 +18,7 @@ mod m20261204_300001_withheld;
 mod m20261204_400001_privacy_links;
 mod m20261204_500001_session_write_lsn;
 mod m20261204_600001_address_days;
+mod m20261207_100001_response_interviewers;
 mod m20261207_300001_address_days_compact;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_400001_privacy_links::Migration),
             Box::new(m20261204_500001_session_write_lsn::Migration),
             Box::new(m20261204_600001_address_days::Migration),
+            Box::new(m20261207_100001_response_interviewers::Migration),
             Box::new(m20261207_300001_address_days_compact::Migration),
         ]
     }

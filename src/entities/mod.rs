@@ -17,6 +17,7 @@ pub mod poster;
 pub mod privacy_link;
 pub mod province;
 pub mod response;
+pub mod response_interviewer;
 pub mod response_origin;
 pub mod server_key;
 pub mod staff_session;

@@ -14,7 +14,8 @@
 //! * Burst: see [`IntegrityConfig`]. The ward's counts are read once per batch and the
 //!   batch's own earlier responses added; a device's or an address's repeats are left out.
 //!
-//! Paper ballots (`channel = paper`) are never checked. docs/integrity.md gives the reasons.
+//! Paper ballots (`channel = paper`) and assisted interviews (`channel = assisted`) are never
+//! checked, nor counted in a burst window. docs/integrity.md gives the reasons.
 
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ use sea_orm::{
     Statement, Value,
 };
 
-use super::responses::{Channel, NewResponse};
+use super::responses::NewResponse;
 use crate::config::IntegrityConfig;
 use crate::entities::{device_quarter, invitation_token};
 
@@ -136,10 +137,7 @@ impl BurstTracker {
         cache: Option<&BaselineCache>,
         recent_cache: Option<&RecentCache>,
     ) -> Result<(), DbErr> {
-        let online: Vec<&NewResponse> = batch
-            .iter()
-            .filter(|r| r.channel != Channel::Paper)
-            .collect();
+        let online: Vec<&NewResponse> = batch.iter().filter(|r| r.channel.is_checked()).collect();
         let (Some(first), Some(last)) = (
             online.iter().map(|r| r.submitted_at).min(),
             online.iter().map(|r| r.submitted_at).max(),
@@ -237,7 +235,7 @@ async fn usual_counts(
         _ => ("COUNT(*)", "?", "?"),
     };
     let sql = format!(
-        "SELECT ward_code, {count} AS n FROM responses WHERE {} AND channel <> 'paper' \
+        "SELECT ward_code, {count} AS n FROM responses WHERE {} AND channel NOT IN ('paper', 'assisted') \
          AND submitted_at > {from_param} AND submitted_at <= {to_param} \
          AND (flag_reason IS NULL OR flag_reason NOT IN ('burst', 'duplicate_device', \
          'same_address')) GROUP BY ward_code",
@@ -298,12 +296,12 @@ async fn recent_counts(
     let sql = match backend {
         DbBackend::Postgres => {
             "SELECT x.ward_code, x.n, CASE WHEN x.n >= $4 THEN (SELECT submitted_at FROM \
-             responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > $2 \
+             responses WHERE ward_code = x.ward_code AND channel NOT IN ('paper', 'assisted') AND submitted_at > $2 \
              AND submitted_at <= $3 \
              AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
              ORDER BY submitted_at DESC LIMIT 1 OFFSET $4 - 1) END AS oldest \
              FROM (SELECT w.ward AS ward_code, (SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM \
-             responses WHERE ward_code = w.ward AND channel <> 'paper' AND submitted_at > $2 \
+             responses WHERE ward_code = w.ward AND channel NOT IN ('paper', 'assisted') AND submitted_at > $2 \
              AND submitted_at <= $3 \
              AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
              LIMIT $4) AS c) AS n \
@@ -311,12 +309,12 @@ async fn recent_counts(
         }
         _ => {
             "SELECT x.ward_code, x.n, CASE WHEN x.n >= ?4 THEN (SELECT submitted_at FROM \
-             responses WHERE ward_code = x.ward_code AND channel <> 'paper' AND submitted_at > ?2 \
+             responses WHERE ward_code = x.ward_code AND channel NOT IN ('paper', 'assisted') AND submitted_at > ?2 \
              AND submitted_at <= ?3 \
              AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
              ORDER BY submitted_at DESC LIMIT 1 OFFSET ?4 - 1) END AS oldest \
              FROM (SELECT w.value AS ward_code, (SELECT COUNT(*) FROM (SELECT 1 FROM responses \
-             WHERE ward_code = w.value AND channel <> 'paper' AND submitted_at > ?2 \
+             WHERE ward_code = w.value AND channel NOT IN ('paper', 'assisted') AND submitted_at > ?2 \
              AND submitted_at <= ?3 \
              AND (flag_reason IS NULL OR flag_reason NOT IN ('duplicate_device', 'same_address')) \
              LIMIT ?4)) AS n FROM json_each(?1) AS w) AS x"
@@ -405,11 +403,11 @@ pub async fn burst_state(
 }
 
 /// Runs the per-response checks for `r`: the invitation token, then the device (nothing for
-/// paper ballots). A response that claims a valid token is never a device's repeat: the token
+/// paper ballots and assisted interviews). A response that claims a valid token is never a device's repeat: the token
 /// is the proof (a shared household phone), and it leaves the device's slot free.
 pub async fn check(db: &impl ConnectionTrait, r: &NewResponse) -> Result<Checks, DbErr> {
     let mut out = Checks::default();
-    if r.channel == Channel::Paper {
+    if !r.channel.is_checked() {
         return Ok(out);
     }
     if let Some(hash) = &r.token_hash {
@@ -509,7 +507,7 @@ pub async fn address_checks(
         let Some((hash, _)) = &r.ip_hash else {
             continue;
         };
-        if r.channel == Channel::Paper
+        if !r.channel.is_checked()
             || r.flag_reason.is_some()
             || c.flag.is_some()
             || c.token_claimed.is_some()
@@ -585,15 +583,15 @@ fn is_repeat(flag: Option<&str>) -> bool {
     matches!(flag, Some(DUPLICATE_DEVICE | SAME_ADDRESS))
 }
 
-/// The burst rule for `r`, after the other checks (nothing for paper ballots; a response with
-/// a valid token is in the window but never flagged).
+/// The burst rule for `r`, after the other checks (nothing for paper ballots and assisted
+/// interviews; a response with a valid token is in the window but never flagged).
 pub async fn burst_check(
     db: &impl ConnectionTrait,
     r: &NewResponse,
     out: &mut Checks,
     bursts: &mut BurstTracker,
 ) -> Result<(), DbErr> {
-    if r.channel == Channel::Paper || is_repeat(out.flag.as_deref().or(r.flag_reason.as_deref())) {
+    if !r.channel.is_checked() || is_repeat(out.flag.as_deref().or(r.flag_reason.as_deref())) {
         return Ok(());
     }
     let entry = match bursts.wards.get_mut(&r.ward_code) {
@@ -646,7 +644,8 @@ pub async fn link(
 
 #[cfg(test)]
 mod tests {
-    use super::{BURST, Channel};
+    use super::BURST;
+    use crate::store::responses::Channel;
 
     /// A count stopped at the cap is above every threshold the cap was made for, so the burst
     /// rule decides as on the exact count.
@@ -697,6 +696,9 @@ mod tests {
     #[test]
     fn the_burst_counts_name_the_paper_channel_and_the_burst_flag_as_stored() {
         assert_eq!(Channel::Paper.as_str(), "paper");
+        assert_eq!(Channel::Assisted.as_str(), "assisted");
+        assert!(!Channel::Paper.is_checked() && !Channel::Assisted.is_checked());
+        assert!(Channel::Web.is_checked() && Channel::Token.is_checked());
         assert_eq!(BURST, "burst");
     }
 }

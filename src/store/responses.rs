@@ -18,6 +18,9 @@ pub enum Channel {
     Token,
     Paper,
     Api,
+    /// An assisted interview, entered by an interviewer (`interviewer:{ward}`) at
+    /// `/staff/interview/{ward}`.
+    Assisted,
 }
 
 impl Channel {
@@ -28,7 +31,16 @@ impl Channel {
             Channel::Token => "token",
             Channel::Paper => "paper",
             Channel::Api => "api",
+            Channel::Assisted => "assisted",
         }
+    }
+
+    /// Whether the online checks (invitation token, device, address, burst) apply. Paper
+    /// ballots and assisted interviews are entered by a person accountable for them, from one
+    /// office or one tablet: they are never flagged by those checks and never counted in a
+    /// ward's burst window (docs/integrity.md).
+    pub fn is_checked(self) -> bool {
+        !matches!(self, Channel::Paper | Channel::Assisted)
     }
 }
 
@@ -105,6 +117,9 @@ pub struct NewResponse {
     pub privacy_hash: Option<String>,
     /// The client address as a keyed hash with the day's key, and that day (never the address).
     pub ip_hash: Option<(String, String)>,
+    /// The staff user (role `interviewer:{ward}`) who entered this assisted interview; stored
+    /// in `response_interviewers` in the response's transaction.
+    pub interviewer_id: Option<i64>,
     /// What this response adds to its ward's rollups (`measure::contributions`).
     pub contributions: Vec<(Cell, String, Acc)>,
     /// Why it would alert the ward's officers, worked out by the request handler
@@ -317,6 +332,7 @@ pub async fn insert_batch_outcomes(
     let mut contacts: Vec<Value> = Vec::new();
     let mut origins: Vec<Value> = Vec::new();
     let mut links: Vec<Value> = Vec::new();
+    let mut interviewers: Vec<Value> = Vec::new();
     let mut withheld: Vec<Value> = Vec::new();
     let mut withheld_audit: Vec<Value> = Vec::new();
     let mut rollups = RollupDelta::default();
@@ -335,6 +351,9 @@ pub async fn insert_batch_outcomes(
         }
         if let Some(hash) = &r.privacy_hash {
             links.extend([Value::from(id), Value::from(hash.as_str())]);
+        }
+        if let Some(interviewer) = r.interviewer_id {
+            interviewers.extend([Value::from(id), Value::from(interviewer)]);
         }
         if !r.misconduct.is_empty() {
             let keywords = r.misconduct.join(", ");
@@ -391,6 +410,15 @@ pub async fn insert_batch_outcomes(
         "INSERT INTO privacy_links (response_id, secret_hash)",
         2,
         links,
+        "",
+        256,
+    )
+    .await?;
+    super::execute_rows(
+        db,
+        "INSERT INTO response_interviewers (response_id, interviewer_id)",
+        2,
+        interviewers,
         "",
         256,
     )

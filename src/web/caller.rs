@@ -106,6 +106,7 @@ impl FromRequestParts<AppState> for Caller {
                 Err(e) => Err(crate::error::AppError::from(e).into_response()),
             };
         }
+        // An interviewer's session is refused (403), never read as the public: it reads nothing.
         match <Staff as axum::extract::OptionalFromRequestParts<AppState>>::from_request_parts(
             parts, state,
         )

@@ -34,7 +34,7 @@ pub struct SurveyQuery {
 }
 
 #[derive(Serialize)]
-struct WardView {
+pub(crate) struct WardView {
     code: String,
     name: String,
     unit_word: &'static str,
@@ -57,7 +57,7 @@ fn url_safe(v: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn ward_view(unit: &UnitInfo, kind: UnitKind, lang: Lang) -> WardView {
+pub(crate) fn ward_view(unit: &UnitInfo, kind: UnitKind, lang: Lang) -> WardView {
     WardView {
         code: unit.code.clone(),
         name: unit.name.clone(),
@@ -66,14 +66,14 @@ fn ward_view(unit: &UnitInfo, kind: UnitKind, lang: Lang) -> WardView {
     }
 }
 
-fn survey(state: &AppState) -> AppResult<&Survey> {
+pub(crate) fn survey(state: &AppState) -> AppResult<&Survey> {
     state
         .catalog
         .get(DEFAULT_SURVEY)
         .ok_or_else(|| AppError::Internal(format!("survey {DEFAULT_SURVEY} missing")))
 }
 
-async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitKind)> {
+pub(crate) async fn unit_or_404(state: &AppState, code: &str) -> AppResult<(UnitInfo, UnitKind)> {
     let unit = state
         .units
         .get(&state.db, code)

@@ -15,6 +15,7 @@ mod fuzz;
 mod imports;
 mod instances;
 mod integrity;
+mod interviews;
 mod mail;
 mod mailsink;
 mod measure;

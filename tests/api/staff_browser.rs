@@ -168,7 +168,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn screenshot(&self, name: &str, width: u32, height: u32) {
+    pub async fn screenshot(&self, name: &str, width: u32, height: u32) {
         self.cmd(
             "POST",
             "/window/rect",

@@ -64,6 +64,7 @@ async fn rows(
                 .map(|p| p.code)
                 .collect(),
             Scope::Province(p) => vec![p.clone()],
+            Scope::Interviewer(_) => return Err(AppError::NotFound),
             Scope::Ward(w) => {
                 let unit = units::find_unit(reads.db(), w)
                     .await?

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{Staff, audit, csrf_rejected, render, see_other};
+use super::{AnyStaff, Staff, audit, csrf_rejected, render, see_other};
 use crate::app::AppState;
 use crate::auth::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::auth::{login_csrf, password};
@@ -36,6 +36,22 @@ pub struct LoginQuery {
 /// Anything else is ignored: other origins (`https://…`, `//host`, `/\host`), control
 /// characters (a CR or LF would split the `Location` header), dot segments that climb out of
 /// `/staff` (also percent-encoded, as browsers decode them), and the login page itself.
+/// Where a user lands after signing in: an interviewer always on its interview page (it may
+/// open nothing else), everyone else on `next`.
+fn landing(scope: &crate::auth::Scope, next: String) -> String {
+    match scope.interviewer_ward() {
+        Some(w) => {
+            let page = super::interview_path(w);
+            if next == page || next.starts_with(&format!("{page}?")) {
+                next
+            } else {
+                page
+            }
+        }
+        None => next,
+    }
+}
+
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if is_console_path(n) => n.to_string(),
@@ -114,11 +130,11 @@ async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
-    staff: Option<Staff>,
+    staff: Option<AnyStaff>,
 ) -> AppResult<Response> {
     let next = safe_next(q.next.as_deref());
-    if staff.is_some() {
-        return Ok(see_other(&next));
+    if let Some(AnyStaff(s)) = staff {
+        return Ok(see_other(&landing(&s.user.scope, next)));
     }
     let lang = Lang::from_query(q.lang.as_deref());
     let (csrf, cookie) = login_csrf::for_form(&state.secrets, &headers, Utc::now());
@@ -218,7 +234,7 @@ async fn login(
         serde_json::json!({}),
     )
     .await;
-    let mut resp = see_other(&next);
+    let mut resp = see_other(&landing(&user.scope, next));
     let h = resp.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -238,7 +254,7 @@ pub struct CsrfOnly {
 
 async fn logout(
     State(state): State<AppState>,
-    staff: Staff,
+    AnyStaff(staff): AnyStaff,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
     if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {
@@ -277,7 +293,10 @@ fn password_form(
     Ok(resp)
 }
 
-async fn password_page(State(state): State<AppState>, staff: Staff) -> AppResult<Response> {
+async fn password_page(
+    State(state): State<AppState>,
+    AnyStaff(staff): AnyStaff,
+) -> AppResult<Response> {
     password_form(&state, &staff, None, false, StatusCode::OK)
 }
 
@@ -294,7 +313,7 @@ pub struct PasswordForm {
 
 async fn change_password(
     State(state): State<AppState>,
-    staff: Staff,
+    AnyStaff(staff): AnyStaff,
     Form(f): Form<PasswordForm>,
 ) -> AppResult<Response> {
     if let Some(r) = staff.check_csrf(&state, f.csrf.as_deref()) {

@@ -46,7 +46,7 @@ pub fn masked(text: &str) -> String {
     crate::privacy::mask::mask_text(text)
 }
 
-pub const CHANNELS: [&str; 5] = ["web", "poster", "token", "paper", "api"];
+pub const CHANNELS: [&str; 6] = ["web", "poster", "token", "paper", "api", "assisted"];
 
 #[derive(Deserialize, Default)]
 pub struct InboxQuery {

@@ -1,6 +1,11 @@
 //! The staff console under `/staff` (docs/api.md): one file per area. Every page takes a [`Staff`]
 //! (a live session) and hands its scope to the store, so that what lies outside the scope is
 //! answered `404` exactly like what does not exist.
+//!
+//! An interviewer's session (role `interviewer:{ward}`) is no [`Staff`]: that extractor answers
+//! it `403` (and sends it from `/staff` to its interview page), so that every console page and
+//! the API refuse it without a check of their own. The few pages an interviewer uses (its
+//! interview page, sign-out, its own password) take [`AnyStaff`].
 
 use axum::Router;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -24,6 +29,7 @@ pub mod dashboard;
 pub mod exports;
 pub mod feedback;
 pub mod home;
+pub mod interview;
 pub mod mail;
 pub mod overview;
 pub mod reset;
@@ -47,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(mail::routes())
         .merge(reset::routes())
+        .merge(interview::routes())
 }
 
 /// A signed-in staff member (a live server-side session).
@@ -82,6 +89,7 @@ impl Staff {
         ctx.insert("csrf", &self.csrf);
         ctx.insert("me", &self.user);
         ctx.insert("is_ministry", &self.user.scope.is_ministry());
+        ctx.insert("interviewer_ward", &self.user.scope.interviewer_ward());
         ctx.insert(
             "home_ward",
             &match self.scope() {
@@ -181,22 +189,79 @@ async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Option<Staff>
     }))
 }
 
+/// A live session of any role, interviewers included: only for the pages an interviewer may
+/// use (its interview page, sign-out, its own password).
+#[derive(Debug, Clone)]
+pub struct AnyStaff(pub Staff);
+
+/// The interview page of an interviewer's ward.
+pub fn interview_path(ward: &str) -> String {
+    format!("/staff/interview/{ward}")
+}
+
+/// What an interviewer's session gets from a console page or the API: `/staff` (the home)
+/// sends it to its interview page; everything else is `403`, as an HTML page or, under
+/// `/api/`, as JSON (see `web::error_pages`).
+pub fn interviewer_refused(path: &str, ward: &str) -> Response {
+    if path == "/staff" || path == "/staff/" {
+        return see_other(&interview_path(ward));
+    }
+    let message = "Tài khoản điều tra viên chỉ dùng để nhập phiếu phỏng vấn của phường, xã mình. / \
+                   An interviewer account only enters the interviews of its own ward.";
+    let mut r = (StatusCode::FORBIDDEN, message).into_response();
+    r.extensions_mut()
+        .insert(crate::error::ErrorMessage(message.to_string()));
+    r
+}
+
+/// To the login page, then back to this request's path.
+fn to_login(parts: &Parts) -> Response {
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/staff");
+    let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    Redirect::to(&format!("/staff/login?next={next}")).into_response()
+}
+
+impl FromRequestParts<AppState> for AnyStaff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match session_of(parts, state).await {
+            Ok(Some(s)) => Ok(AnyStaff(s)),
+            Ok(None) => Err(to_login(parts)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for AnyStaff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Response> {
+        session_of(parts, state)
+            .await
+            .map(|s| s.map(AnyStaff))
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match session_of(parts, state).await {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) => {
-                // Not signed in (or the session expired): to the login page, then back here.
-                let target = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/staff");
-                let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
-                Err(Redirect::to(&format!("/staff/login?next={next}")).into_response())
-            }
+            Ok(Some(s)) => match s.scope().interviewer_ward() {
+                None => Ok(s),
+                Some(w) => Err(interviewer_refused(parts.uri.path(), w)),
+            },
+            // Not signed in (or the session expired): to the login page, then back here.
+            Ok(None) => Err(to_login(parts)),
             Err(e) => Err(e.into_response()),
         }
     }
@@ -209,9 +274,14 @@ impl OptionalFromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Response> {
-        session_of(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)
+        match session_of(parts, state).await {
+            Ok(Some(s)) => match s.scope().interviewer_ward() {
+                None => Ok(Some(s)),
+                Some(w) => Err(interviewer_refused(parts.uri.path(), w)),
+            },
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.into_response()),
+        }
     }
 }
 

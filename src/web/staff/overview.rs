@@ -30,6 +30,8 @@ async fn overview(
     let mut ctx = staff.context();
     reads.mark(&mut ctx);
     match staff.scope() {
+        // Not reached: the `Staff` extractor sends an interviewer to its interview page.
+        Scope::Interviewer(w) => return Ok(super::see_other(&super::interview_path(w))),
         Scope::Ward(w) => {
             let ward = feedback::ward_in_scope(reads.db(), staff.scope(), w).await?;
             if let Some(ward) = &ward {
@@ -165,12 +167,26 @@ async fn province(
         .into_iter()
         .map(|(k, a)| serde_json::json!({"scale": k, "value": a.value.map(|v| (v * 1000.0).round() / 1000.0), "n": a.n}))
         .collect();
+    let breakdown = crate::store::interviews::province_breakdown(
+        reads.db(),
+        &state.catalog,
+        ctx_m.spec,
+        ctx_m.method,
+        &province.code,
+        period,
+    )
+    .await?;
     let mut ctx = staff.context();
     ctx.insert(
         "province",
         &serde_json::json!({"code": province.code, "name": province.name}),
     );
     ctx.insert("wards", &view);
+    insert_breakdown(&mut ctx, &breakdown, staff.lang);
+    ctx.insert(
+        "period_words",
+        &crate::web::results::format::period(period, staff.lang),
+    );
     ctx.insert("q", needle);
     ctx.insert("sort", sort);
     ctx.insert("period", &period.to_string());
@@ -178,4 +194,59 @@ async fn province(
     ctx.insert("alpha", &alpha);
     reads.mark(&mut ctx);
     render(&state, "staff/province.html", &ctx)
+}
+
+/// The province page's figures per channel and per interviewer (docs/integrity.md), with
+/// numbers written as the page's language writes them.
+fn insert_breakdown(
+    ctx: &mut tera::Context,
+    b: &crate::store::interviews::Breakdown,
+    lang: crate::web::Lang,
+) {
+    use crate::store::interviews::GroupFigures;
+    use crate::web::results::format::{dec1, int};
+    let en = lang == crate::web::Lang::En;
+    let group = |f: &GroupFigures| {
+        serde_json::json!({
+            "n": int(f.n, lang),
+            "index": f.point.map(|v| dec1(v, lang)),
+            "ci": f.index.map(|i| format!("{}–{}", dec1(i.ci_low, lang), dec1(i.ci_high, lang))),
+        })
+    };
+    let channels: Vec<_> = b
+        .channels
+        .iter()
+        .map(|c| serde_json::json!({"channel": c.channel, "fig": group(&c.figures)}))
+        .collect();
+    let interviewers: Vec<_> = b
+        .interviewers
+        .iter()
+        .map(|i| {
+            let p = i.p.map(|p| {
+                let s = format!("{p:.3}");
+                if en { s } else { s.replace('.', ",") }
+            });
+            serde_json::json!({
+                "email": i.email,
+                "ward_code": i.ward_code,
+                "ward_name": i.ward_name,
+                "fig": group(&i.figures),
+                "rest": group(&i.rest),
+                "difference": i.difference.map(|d| {
+                    let s = dec1(d.abs(), lang);
+                    if d > 0.0 && s != dec1(0.0, lang) {
+                        format!("+{s}")
+                    } else if d < 0.0 && s != dec1(0.0, lang) {
+                        format!("−{s}")
+                    } else {
+                        s
+                    }
+                }),
+                "p": p,
+                "stands_out": i.stands_out(),
+            })
+        })
+        .collect();
+    ctx.insert("by_channel", &channels);
+    ctx.insert("by_interviewer", &interviewers);
 }
