@@ -108,6 +108,29 @@ pub struct InboxFilter {
     pub hide_withheld: bool,
     /// Only items submitted before this time (the overdue ones, say).
     pub submitted_before: Option<DateTime<Utc>>,
+    /// Only items whose comment or issue contains these words, accents and case ignored
+    /// (see [`fold`]), or whose receipt is this.
+    pub text: Option<String>,
+}
+
+/// Lower case and accents removed (`Đ` → `d`): "den duong" finds "Đèn đường".
+pub fn fold(s: &str) -> String {
+    deunicode::deunicode(s).to_lowercase()
+}
+
+/// Whether `r` matches the folded search `needle`: every word of it in the comment or issue
+/// (folded), or the receipt itself.
+fn text_matches(r: &response::Model, needle: &str) -> bool {
+    if r.receipt.eq_ignore_ascii_case(needle.trim()) {
+        return true;
+    }
+    let text: String = TEXT_QUESTIONS
+        .iter()
+        .filter_map(|q| r.answers.get(*q).and_then(|v| v.as_str()))
+        .map(fold)
+        .collect::<Vec<_>>()
+        .join(" ");
+    needle.split_whitespace().all(|w| text.contains(w))
 }
 
 /// A ward of the caller's scope, or `None` (absent or outside: the same answer).
@@ -331,6 +354,27 @@ pub async fn inbox(
     f: &InboxFilter,
     page: u64,
 ) -> Result<(Vec<Item>, u64), DbErr> {
+    if let Some(needle) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        // Accents are optional, which SQL cannot compare portably: the ward's items that pass
+        // the other filters are read and matched here (a ward holds thousands, not millions).
+        let needle = fold(needle);
+        let rows = inbox_query(db.get_database_backend(), ward, f)
+            .order_by_desc(response::Column::SubmittedAt)
+            .order_by_desc(response::Column::Id)
+            .all(db)
+            .await?;
+        let matched: Vec<response::Model> = rows
+            .into_iter()
+            .filter(|r| text_matches(r, &needle))
+            .collect();
+        let total = matched.len() as u64;
+        let page_rows = matched
+            .into_iter()
+            .skip((page * PAGE_SIZE) as usize)
+            .take(PAGE_SIZE as usize)
+            .collect();
+        return Ok((complete(db, page_rows).await?, total));
+    }
     let total = inbox_query(db.get_database_backend(), ward, f)
         .count(db)
         .await?;

@@ -142,3 +142,48 @@ both!(province_and_ministry_homes_compare_and_sort, |app| {
             .contains("/staff/provinces/79")
     );
 });
+
+both!(
+    the_inbox_searches_without_accents_and_counts_by_status,
+    |app| {
+        submit(app, "00004", "Đèn đường ngõ 12 hỏng đã lâu", 2).await;
+        submit(app, "00004", "Rác ở chợ chưa được thu gom", 3).await;
+        submit(app, "00004", "Đường ngõ 5 ngập khi mưa", 2).await;
+        let ward = signed_in(app, "canbo@cand.vn", "ward:00004").await;
+        let page = ward
+            .get("/staff/wards/00004/feedback?q=duong+ngo")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Đèn đường ngõ 12"), "{page}");
+        assert!(page.contains("Đường ngõ 5"), "{page}");
+        assert!(!page.contains("Rác ở chợ"), "{page}");
+        assert!(page.contains("2 phiếu có ý kiến"), "{page}");
+        assert!(page.contains("Mới (3)"), "counts per status: {page}");
+        // The search survives a filter: the filter form carries it.
+        assert!(
+            page.contains(r#"<input type="hidden" name="q" value="duong ngo">"#),
+            "{page}"
+        );
+        let page = ward
+            .get("/staff/wards/00004/feedback?q=DEN+DUONG&band=low")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("1 phiếu có ý kiến"), "{page}");
+        // The item page shows every answer, in words.
+        let id = app
+            .count("SELECT MIN(id) FROM responses WHERE ward_code = '00004'")
+            .await;
+        let item = ward
+            .get(&format!("/staff/wards/00004/feedback/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(item.contains("Xem mọi câu trả lời của phiếu"), "{item}");
+        assert!(item.contains("Giới tính</dt><dd>"), "{item}");
+    }
+);

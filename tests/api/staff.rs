@@ -992,10 +992,35 @@ both!(dashboard_province_and_criteria, |app| {
     let r = p
         .post(
             "/staff/wards/00004/criteria",
-            &[("csrf", &csrf), ("period", &q), ("c_security_order", "180")],
+            &[
+                ("csrf", &csrf),
+                ("period", &q),
+                ("c_security_order", "180"),
+                ("c_force_building", "75,5"),
+                ("c_urban_civility", "sáu mươi"),
+            ],
         )
         .await;
-    assert_eq!(r.status(), 400, "0..100 only");
+    assert_eq!(r.status(), 422, "0..100 only, every bad field named");
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("“180” không phải là số từ 0 đến 100"),
+        "{page}"
+    );
+    assert!(
+        page.contains("“sáu mươi” không phải là số từ 0 đến 100"),
+        "{page}"
+    );
+    assert_eq!(page.matches(r#"aria-invalid="true""#).count(), 2, "{page}");
+    assert!(
+        page.contains(r#"value="75,5""#),
+        "what was typed is kept: {page}"
+    );
+    assert!(
+        page.contains("Bảo đảm an ninh, trật tự"),
+        "criteria in words"
+    );
+    assert!(!page.contains(">security_order<"), "no raw criterion id");
     assert_eq!(app.count("SELECT COUNT(*) FROM criteria_values").await, 0);
     let r = p
         .post(
@@ -1010,6 +1035,14 @@ both!(dashboard_province_and_criteria, |app| {
         )
         .await;
     assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.contains("saved=1"), "{to}");
+    let page = p.get(&to).await.text().await.unwrap();
+    assert!(page.contains("Đã lưu các tiêu chí"), "a confirmation");
+    assert!(
+        page.contains(r#"value="75,5""#),
+        "the stored value, decimal comma"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM criteria_values WHERE ward_code = '00004'")
             .await,

@@ -54,6 +54,15 @@ pub fn figures_json(f: &WardFigures) -> serde_json::Value {
     })
 }
 
+/// A dimension's name in the page's language, from the instrument.
+fn dimension_label(state: &AppState, id: &str, lang: crate::web::Lang) -> String {
+    state
+        .catalog
+        .get(crate::app::DEFAULT_SURVEY)
+        .and_then(|s| s.dimensions.iter().find(|d| d.id == id))
+        .map_or_else(|| id.to_string(), |d| d.label.get(lang).to_string())
+}
+
 pub fn change_str(c: Option<ChangeFlag>) -> Option<&'static str> {
     c.map(|c| match c {
         ChangeFlag::SignificantRise => "significant_rise",
@@ -66,7 +75,10 @@ pub(super) fn svg_points(points: &[figures::TrendPoint]) -> Vec<SvgPoint> {
     points
         .iter()
         .map(|p| SvgPoint {
-            label: p.period.to_string(),
+            label: match p.period {
+                Period::Quarter { year, quarter } => format!("Q{quarter}/{year}"),
+                Period::Month { year, month } => format!("{month:02}/{year}"),
+            },
             value: p
                 .figures
                 .index
@@ -85,17 +97,75 @@ fn back(p: Period, n: usize) -> Period {
     (0..n).fold(p, |p, _| p.prev())
 }
 
+#[derive(Deserialize, Default)]
+pub struct DashboardQuery {
+    pub period: Option<String>,
+    /// `1` after the criteria were saved: the page confirms it.
+    pub saved: Option<String>,
+}
+
+/// The criteria form as typed, with a message per bad field (a `422` shows them).
+#[derive(Default)]
+pub struct CriteriaForm {
+    pub typed: std::collections::HashMap<String, String>,
+    pub errors: std::collections::HashMap<String, String>,
+}
+
 async fn dashboard(
     State(state): State<AppState>,
     staff: Staff,
     reads: ConsoleReads,
     Path(code): Path<String>,
-    Query(q): Query<PeriodQuery>,
+    Query(q): Query<DashboardQuery>,
 ) -> AppResult<Response> {
     let ward = feedback::ward_in_scope(reads.db(), staff.scope(), &code)
         .await?
         .ok_or(AppError::NotFound)?;
     let period = period_of(&q.period)?;
+    let ctx = dashboard_context(&state, &staff, &reads, &ward, period, None).await?;
+    let mut ctx = ctx;
+    ctx.insert("saved", &q.saved.is_some());
+    render(&state, "staff/ward.html", &ctx)
+}
+
+/// The periods a form offers, newest first, in words: the last eight quarters and twelve
+/// months, and `also` when it is older.
+pub fn period_options(lang: crate::web::Lang, also: Option<Period>) -> Vec<serde_json::Value> {
+    let mut out: Vec<Period> = Vec::new();
+    let mut p = Period::current_quarter();
+    for _ in 0..8 {
+        out.push(p);
+        p = p.prev();
+    }
+    let mut p = Period::month_of(chrono::Utc::now());
+    for _ in 0..12 {
+        out.push(p);
+        p = p.prev();
+    }
+    if let Some(a) = also
+        && !out.contains(&a)
+    {
+        out.push(a);
+    }
+    out.into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "value": p.to_string(),
+                "label": crate::web::results::format::period(p, lang),
+            })
+        })
+        .collect()
+}
+
+/// The ward dashboard's context; with `form`, the criteria as typed and their errors.
+async fn dashboard_context(
+    state: &AppState,
+    staff: &Staff,
+    reads: &ConsoleReads,
+    ward: &crate::store::units::UnitInfo,
+    period: Period,
+    form: Option<&CriteriaForm>,
+) -> AppResult<tera::Context> {
     let ctx_m = state.measure_ctx();
     let fig = figures::ward_figures(reads.db(), ctx_m, &ward.code, period).await?;
     let quarter = period.quarter();
@@ -153,7 +223,7 @@ async fn dashboard(
         .map(|d| {
             let v = fig.dimensions.get(&d.id).and_then(|x| x.0);
             Bar {
-                label: d.id.clone(),
+                label: dimension_label(state, &d.id, staff.lang),
                 value: v,
                 ci: None,
                 highlight: false,
@@ -166,7 +236,7 @@ async fn dashboard(
     );
     // The ward next to its province: every ward's index, this one highlighted.
     let ranking = state
-        .province_ranking(&reads, &ward.province_code, period)
+        .province_ranking(reads, &ward.province_code, period)
         .await?;
     let ranked = ranking.iter().filter(|r| r.rank.is_some()).count();
     let mine = ranking.iter().find(|r| r.ward_code == ward.code);
@@ -212,7 +282,7 @@ async fn dashboard(
         .parts
         .iter()
         .map(|p| serde_json::json!({
-            "criterion": p.criterion, "weight": p.weight, "value": p.value.map(|v| (v * 10.0).round() / 10.0),
+            "criterion": p.criterion, "weight": p.weight, "weight_pct": (p.weight * 1000.0).round() / 10.0, "value": p.value.map(|v| (v * 10.0).round() / 10.0),
             "editable": p.criterion != SATISFACTION,
         }))
         .collect();
@@ -220,12 +290,21 @@ async fn dashboard(
     ctx.insert("ward", &ward);
     ctx.insert("period", &period.to_string());
     ctx.insert("quarter", &quarter.to_string());
+    ctx.insert(
+        "period_words",
+        &crate::web::results::format::period(period, staff.lang),
+    );
+    ctx.insert(
+        "quarter_words",
+        &crate::web::results::format::period(quarter, staff.lang),
+    );
+    ctx.insert("period_options", &period_options(staff.lang, Some(period)));
     ctx.insert("fig", &figures_json(&fig));
-    ctx.insert("dims", &fig.dimensions.iter().map(|(k, (v, n))| serde_json::json!({"id": k, "value": v.map(|v| (v * 10.0).round() / 10.0), "n": n})).collect::<Vec<_>>());
+    ctx.insert("dims", &fig.dimensions.iter().map(|(k, (v, n))| serde_json::json!({"id": k, "label": dimension_label(state, k, staff.lang), "value": v.map(|v| (v * 10.0).round() / 10.0), "n": n})).collect::<Vec<_>>());
     ctx.insert("trend_q", &trend_q);
     ctx.insert("trend_m", &trend_m);
     ctx.insert("trend_rows", &quarters.iter().map(|p| serde_json::json!({
-        "period": p.period.to_string(), "fig": figures_json(&p.figures), "change": change_str(p.change)})).collect::<Vec<_>>());
+        "period": crate::web::results::format::period(p.period, staff.lang), "fig": figures_json(&p.figures), "change": change_str(p.change)})).collect::<Vec<_>>());
     ctx.insert("dim_svg", &dim_svg);
     ctx.insert("province_svg", &province_svg);
     ctx.insert("rank", &mine.and_then(|r| r.rank));
@@ -245,14 +324,19 @@ async fn dashboard(
     ctx.insert("method_version", &crate::measure::METHOD_VERSION);
     ctx.insert("config_hash", &state.config_hash);
     ctx.insert("saved", &false);
+    let empty = CriteriaForm::default();
+    let form = form.unwrap_or(&empty);
+    ctx.insert("typed", &form.typed);
+    ctx.insert("errors", &form.errors);
     reads.mark(&mut ctx);
-    super::actions::notes_context(&state, &staff, &ward, quarter, &mut ctx).await?;
-    render(&state, "staff/ward.html", &ctx)
+    super::actions::notes_context(state, staff, ward, quarter, &mut ctx).await?;
+    Ok(ctx)
 }
 
 async fn save_criteria(
     State(state): State<AppState>,
     staff: Staff,
+    reads: ConsoleReads,
     Path(code): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
@@ -267,8 +351,9 @@ async fn save_criteria(
         return Err(AppError::NotFound);
     }
     let period = period_of(&get("period").map(str::to_string))?;
-    // Check every value first: all are saved or none.
+    // Check every value first: all are saved or none, and every bad one is named.
     let mut values = Vec::new();
+    let mut typed = CriteriaForm::default();
     for c in state
         .config
         .score
@@ -276,19 +361,32 @@ async fn save_criteria(
         .iter()
         .filter(|c| c.id != SATISFACTION)
     {
-        let Some(raw) = get(&format!("c_{}", c.id))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        else {
+        let raw = get(&format!("c_{}", c.id)).map(str::trim).unwrap_or("");
+        typed.typed.insert(c.id.clone(), raw.to_string());
+        if raw.is_empty() {
             continue;
-        };
-        let v: f64 = raw.replace(',', ".").parse().ok().filter(|v: &f64| v.is_finite() && (0.0..=100.0).contains(v)).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "Tiêu chí {}: giá trị phải là số từ 0 đến 100. / Criterion {}: the value must be a number from 0 to 100.",
-                c.id, c.id
-            ))
-        })?;
-        values.push((c.id.clone(), v));
+        }
+        match parse_score(raw) {
+            Some(v) => values.push((c.id.clone(), v)),
+            None => {
+                typed.errors.insert(
+                    c.id.clone(),
+                    if staff.lang == crate::web::Lang::En {
+                        format!("“{raw}” is not a number from 0 to 100 (for example 80 or 80.5).")
+                    } else {
+                        format!("“{raw}” không phải là số từ 0 đến 100 (ví dụ 80 hoặc 80,5).")
+                    },
+                );
+            }
+        }
+    }
+    if !typed.errors.is_empty() {
+        let ctx = dashboard_context(&state, &staff, &reads, &ward, period, Some(&typed)).await?;
+        let mut page = render(&state, "staff/ward.html", &ctx)?;
+        *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        // The form with its errors is the answer, not the generic error page.
+        page.extensions_mut().insert(crate::web::FinalPage);
+        return Ok(page);
     }
     for (id, v) in &values {
         figures::set_criterion(&state.db, &ward.code, period, id, *v).await?;
@@ -301,8 +399,42 @@ async fn save_criteria(
         serde_json::json!({"period": period.to_string(), "values": values}),
     )
     .await;
+    let lang = if staff.lang == crate::web::Lang::En {
+        "&lang=en"
+    } else {
+        ""
+    };
     Ok(see_other(&format!(
-        "/staff/wards/{}?period={period}",
+        "/staff/wards/{}?period={period}&saved=1{lang}#h-score",
         ward.code
     )))
+}
+
+/// A criterion value as people write it: `80`, `80,5` or `80.5`, from 0 to 100.
+fn parse_score(raw: &str) -> Option<f64> {
+    let t = raw.trim().replace(' ', "");
+    // One decimal separator, comma or point; no thousands separators in 0–100.
+    if t.matches([',', '.']).count() > 1 {
+        return None;
+    }
+    t.replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scores_take_a_decimal_comma_or_point() {
+        assert_eq!(super::parse_score("80,5"), Some(80.5));
+        assert_eq!(super::parse_score(" 80.5 "), Some(80.5));
+        assert_eq!(super::parse_score("100"), Some(100.0));
+        assert_eq!(super::parse_score("0"), Some(0.0));
+        assert_eq!(super::parse_score("100,1"), None);
+        assert_eq!(super::parse_score("-1"), None);
+        assert_eq!(super::parse_score("1.000,5"), None);
+        assert_eq!(super::parse_score("abc"), None);
+        assert_eq!(super::parse_score("NaN"), None);
+    }
 }

@@ -57,6 +57,8 @@ pub struct InboxQuery {
     channel: Option<String>,
     /// `1`: only new items older than `feedback::OVERDUE_DAYS` (the ward home's link).
     overdue: Option<String>,
+    /// Words of the comment or issue (accents optional), or a receipt.
+    q: Option<String>,
     page: Option<u64>,
 }
 
@@ -157,6 +159,7 @@ fn parse_filter(q: &InboxQuery, staff: &Staff) -> Result<InboxFilter, AppError> 
             })
             .transpose()?,
         hide_withheld: !staff.scope().reviews_wards(),
+        text: some_nonempty(&q.q).map(str::to_string),
         submitted_before: some_nonempty(&q.overdue)
             .map(|_| chrono::Utc::now() - chrono::Duration::days(feedback::OVERDUE_DAYS)),
     })
@@ -184,6 +187,18 @@ async fn inbox(
     let views: Vec<ItemView> = items.iter().map(|i| item_view(&state, i)).collect();
     let mut ctx = staff.context();
     reads.mark(&mut ctx);
+    let counts =
+        feedback::ward_counts(reads.db(), &ward, filter.hide_withheld, chrono::Utc::now()).await?;
+    let by_status: Vec<serde_json::Value> = counts
+        .by_status
+        .iter()
+        .map(|(s, n)| serde_json::json!({"status": s.as_str(), "n": n}))
+        .collect();
+    ctx.insert("by_status", &by_status);
+    ctx.insert(
+        "period_options",
+        &super::dashboard::period_options(staff.lang, filter.period),
+    );
     ctx.insert("ward", &ward);
     ctx.insert("items", &views);
     ctx.insert("total", &total);
@@ -198,6 +213,7 @@ async fn inbox(
         ("with_comment", &q.with_comment),
         ("channel", &q.channel),
         ("overdue", &q.overdue),
+        ("q", &q.q),
     ] {
         if let Some(v) = some_nonempty(v) {
             kept.push((k.to_string(), v.to_string()));
@@ -216,6 +232,7 @@ async fn inbox(
     ctx.insert("f_with_comment", &some_nonempty(&q.with_comment).is_some());
     ctx.insert("f_channel", &some_nonempty(&q.channel));
     ctx.insert("f_overdue", &some_nonempty(&q.overdue).is_some());
+    ctx.insert("f_q", &some_nonempty(&q.q));
     ctx.insert("overdue_days", &feedback::OVERDUE_DAYS);
     ctx.insert("channels", &CHANNELS);
     ctx.insert(
@@ -264,9 +281,27 @@ async fn show(
         .collect();
     let vn = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&crate::period::vietnam())
-            .format("%Y-%m-%d %H:%M")
+            .format("%d/%m/%Y %H:%M")
             .to_string()
     };
+    let kind =
+        crate::survey::UnitKind::from_db(&ward.kind).unwrap_or(crate::survey::UnitKind::Phuong);
+    // Every answer but the free text, which the page shows above.
+    let answers: Vec<serde_json::Value> =
+        super::withheld::answers_in_words(&state, &item.response, kind, staff.lang)
+            .into_iter()
+            .skip(
+                feedback::TEXT_QUESTIONS
+                    .iter()
+                    .filter(|q| {
+                        item.answers.iter().any(|a| {
+                            a.question_id == **q
+                                && a.value_text.as_deref().is_some_and(|t| !t.is_empty())
+                        })
+                    })
+                    .count(),
+            )
+            .collect();
     let mut replies = Vec::new();
     for r in crate::mail::replies::list(&state.db, item.response.id).await? {
         let author = staff_store::find_user(&state.db, r.author_id)
@@ -289,6 +324,7 @@ async fn show(
     ctx.insert("item", &item_view(&state, &item));
     ctx.insert("notes", &notes);
     ctx.insert("replies", &replies);
+    ctx.insert("answers", &answers);
     ctx.insert("can_reply", &can_reply);
     ctx.insert("colleagues", &colleagues);
     ctx.insert("moves", &moves);

@@ -52,7 +52,7 @@ fn vietnam_time(t: chrono::DateTime<chrono::Utc>) -> String {
 /// Every answer of a response as (question, answer) in words: what the resident wrote first
 /// (that is what a reviewer decides on), then the scores in the survey's order; free text
 /// masked; contact answers are never shown here.
-fn answers_in_words(
+pub(super) fn answers_in_words(
     state: &AppState,
     r: &response::Model,
     unit_kind: crate::survey::UnitKind,
