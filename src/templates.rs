@@ -86,6 +86,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff/flagged.html"),
     ),
     (
+        "staff/users_macros.html",
+        include_str!("../templates/staff/users_macros.html"),
+    ),
+    (
+        "staff/users.html",
+        include_str!("../templates/staff/users.html"),
+    ),
+    (
+        "staff/user_new.html",
+        include_str!("../templates/staff/user_new.html"),
+    ),
+    (
+        "staff/user.html",
+        include_str!("../templates/staff/user.html"),
+    ),
+    (
         "email/misconduct_alert/subject.txt",
         include_str!("../templates/email/misconduct_alert/subject.txt"),
     ),

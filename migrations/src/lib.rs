@@ -18,6 +18,7 @@ mod m20261204_300001_withheld;
 mod m20261204_400001_privacy_links;
 mod m20261204_500001_session_write_lsn;
 mod m20261204_600001_address_days;
+mod m20261207_200001_staff_last_login;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_400001_privacy_links::Migration),
             Box::new(m20261204_500001_session_write_lsn::Migration),
             Box::new(m20261204_600001_address_days::Migration),
+            Box::new(m20261207_200001_staff_last_login::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod alert_cap;
 mod backup;
 mod browser;

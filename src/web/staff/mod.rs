@@ -29,6 +29,7 @@ pub mod reset;
 pub mod review;
 pub mod svg;
 pub mod tokens;
+pub mod users;
 pub mod withheld;
 
 pub fn routes() -> Router<AppState> {
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(mail::routes())
         .merge(reset::routes())
+        .merge(users::routes())
 }
 
 /// A signed-in staff member (a live server-side session).
