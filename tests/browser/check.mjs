@@ -25,7 +25,8 @@
 //                  before: `submit:/s/WARD` (answer that survey validly and send it),
 //                  `follow:/prefix` (the first link of the page whose href starts so),
 //                  `same:?query` (this page's path with another query), `click:CSS;CSS…`
-//                  (click each in turn; the last one submits a form)
+//                  (click each in turn; the last one submits a form), `cookie:NAME=VALUE;/path`
+//                  (set that cookie, e.g. a staff session, then open the path)
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -409,6 +410,15 @@ async function reach(s, how) {
     await s.go(u.pathname + how.slice(5));
   } else if (how.startsWith("click:")) {
     await clickThrough(s, how.slice(6).split(";"));
+  } else if (how.startsWith("cookie:")) {
+    // `cookie:NAME=VALUE;/path`: a cookie for the server (a staff session), then the page.
+    const [pair, path] = how.slice(7).split(";");
+    const at = pair.indexOf("=");
+    await s.go("/healthz");
+    await s.cmd("POST", "/cookie", {
+      cookie: { name: pair.slice(0, at), value: pair.slice(at + 1), path: "/", httpOnly: true },
+    });
+    await s.go(path);
   } else {
     await s.go(how);
   }
