@@ -76,6 +76,16 @@ both!(province_sees_and_changes_only_its_own, |app| {
     // A ward user manages no accounts.
     assert_eq!(c.ward.get("/staff/users").await.status(), 403);
     assert_eq!(c.ward.get("/staff/users/new").await.status(), 403);
+    let ngocha = id_of(app, "ngocha@example.vn").await;
+    let ward_csrf = c.ward.csrf().await;
+    let r = c
+        .ward
+        .post(
+            &format!("/staff/users/{ngocha}/deactivate"),
+            &[("csrf", &ward_csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
     // The province: its own role and its wards', in words, never as codes.
     let r = c.prov.get("/staff/users").await;
     assert_eq!(r.status(), 200);
@@ -160,7 +170,6 @@ both!(province_sees_and_changes_only_its_own, |app| {
 
     // Inside its scope, it cannot grant the ministry or another province's roles: 422, the
     // message beside the field, nothing changed.
-    let ngocha = id_of(app, "ngocha@example.vn").await;
     for role in [
         "ministry",
         "province:79",
@@ -643,3 +652,81 @@ both!(users_cli_list_deactivate_reactivate_audited, |app| {
     );
     assert_eq!(b.login("cli@example.vn", PW).await, 303);
 });
+
+/// The migration that adds `last_login_at` fills it from the audit log's sign-ins.
+async fn last_login_is_filled_from_the_audit_log(url: &str) {
+    use hailong::entities::{audit_log, staff_user};
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveValue::NotSet, ConnectionTrait, Database, EntityTrait, Set};
+    let db = Database::connect(url).await.unwrap();
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name().contains("staff_last_login"))
+        .expect("the migration") as u32;
+    Migrator::up(&db, Some(before)).await.unwrap();
+    for (email, created) in [
+        ("a@example.vn", "2026-01-01 00:00:00+00:00"),
+        ("b@example.vn", "2026-01-02 00:00:00+00:00"),
+    ] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO staff_users (email, password_hash, role, scope_code, active, created_at) \
+             VALUES ('{email}', 'x', 'ministry', NULL, true, '{created}')"
+        ))
+        .await
+        .unwrap();
+    }
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    for (actor, action, when) in [
+        ("a@example.vn", "login", "2026-03-01T08:00:00Z"),
+        ("a@example.vn", "login", "2026-05-04T09:30:00Z"),
+        ("a@example.vn", "logout", "2026-06-01T00:00:00Z"),
+        ("b@example.vn", "login_failed", "2026-05-01T00:00:00Z"),
+    ] {
+        audit_log::Entity::insert(audit_log::ActiveModel {
+            id: NotSet,
+            at: Set(at(when)),
+            actor: Set(actor.into()),
+            action: Set(action.into()),
+            target: Set(actor.into()),
+            detail: Set(None),
+        })
+        .exec(&db)
+        .await
+        .unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let users: std::collections::HashMap<String, Option<chrono::DateTime<chrono::Utc>>> =
+        staff_user::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.email, u.last_login_at))
+            .collect();
+    assert_eq!(users["a@example.vn"], Some(at("2026-05-04T09:30:00Z")));
+    assert_eq!(users["b@example.vn"], None);
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn last_login_is_filled_from_the_audit_log_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    last_login_is_filled_from_the_audit_log(&url).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(hailong_postgres),
+    ignore = "needs PostgreSQL: set HAILONG_TEST_POSTGRES_URL"
+)]
+async fn last_login_is_filled_from_the_audit_log_postgres() {
+    use crate::helpers::{drop_postgres, fresh_postgres, postgres_url};
+    let Some(admin) = postgres_url("accounts::last_login_is_filled_from_the_audit_log_postgres")
+    else {
+        return;
+    };
+    let (url, admin, name) = fresh_postgres(&admin).await;
+    last_login_is_filled_from_the_audit_log(&url).await;
+    drop_postgres(&admin, &name).await;
+}

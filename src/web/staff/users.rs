@@ -137,7 +137,7 @@ async fn list(
         })
         .collect();
     let total = rows.len();
-    let page = q.page.unwrap_or(0).min(total / PAGE);
+    let page = q.page.unwrap_or(0).min(total.saturating_sub(1) / PAGE);
     let shown: Vec<&Row> = rows.iter().skip(page * PAGE).take(PAGE).collect();
     let notice = match (q.done.as_deref(), q.id.as_deref()) {
         (Some(done), Some(id)) => match id.parse::<i64>() {
