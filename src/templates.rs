@@ -266,6 +266,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../static/poster.css"),
     ),
+    (
+        "accounts.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/accounts.css"),
+    ),
 ];
 
 /// Parses every template once, at start-up.
