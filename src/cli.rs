@@ -191,6 +191,20 @@ pub enum UsersCommand {
         #[arg(long)]
         role: String,
     },
+    /// List every staff account: e-mail, role, unit, active, last sign-in (Vietnam time).
+    List,
+    /// Deactivate an account: it can no longer sign in, and its sessions end at once.
+    Deactivate {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Reactivate a deactivated account (it signs in with its old password again).
+    Reactivate {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,17 +282,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Responses {
             command: ResponsesCommand::Import { file },
         } => crate::commands::import_responses(config, &file).await,
-        Command::Users {
-            command:
-                UsersCommand::Add {
-                    email,
-                    role,
-                    password_stdin,
-                },
-        } => crate::commands::users_add(config, &email, &role, password_stdin).await,
-        Command::Users {
-            command: UsersCommand::Invite { email, role },
-        } => crate::commands::users_invite(config, &email, &role).await,
+        Command::Users { command } => users(config, command).await,
         Command::Scores {
             command: ScoresCommand::Import { file },
         } => crate::commands::import_scores(config, &file).await,
@@ -327,6 +331,21 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("error: use `hailong backup --out FILE` or `hailong backup verify FILE`");
             ExitCode::from(2)
         }
+    }
+}
+
+async fn users(config: Config, command: UsersCommand) -> ExitCode {
+    use crate::commands::users;
+    match command {
+        UsersCommand::Add {
+            email,
+            role,
+            password_stdin,
+        } => users::add(config, &email, &role, password_stdin).await,
+        UsersCommand::Invite { email, role } => users::invite(config, &email, &role).await,
+        UsersCommand::List => users::list(config).await,
+        UsersCommand::Deactivate { email } => users::set_active(config, &email, false).await,
+        UsersCommand::Reactivate { email } => users::set_active(config, &email, true).await,
     }
 }
 

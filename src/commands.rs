@@ -1,5 +1,6 @@
 //! The data commands: unit, margin and paper-ballot imports, and `index verify`.
 //! Each file import is atomic: every bad line is named, and nothing is written when any is bad.
+//! The `users` commands are in [`users`].
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -10,6 +11,8 @@ use crate::config::Config;
 use crate::store::csvio::{LineErrors, read_csv, read_text_file};
 use crate::store::{self, ballots, units};
 
+pub mod users;
+
 fn report(file: &Path, errors: &LineErrors) -> ExitCode {
     eprintln!("{}: không nhập gì / nothing was imported:", file.display());
     for line in errors.to_string().lines() {
@@ -18,7 +21,7 @@ fn report(file: &Path, errors: &LineErrors) -> ExitCode {
     ExitCode::from(1)
 }
 
-async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
+pub(crate) async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, ExitCode> {
     let (db, _) = crate::db::open_with_units(&config.database_url)
         .await
         .map_err(|e| {
@@ -340,108 +343,6 @@ fn fail_code(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// The e-mail (normalised) and role of a `users` command, or exit code 2 with the reason.
-fn user_args(email: &str, role: &str) -> Result<(String, crate::auth::Scope), ExitCode> {
-    use crate::store::staff::{normalise_email, plausible_email};
-    let email = normalise_email(email);
-    if !plausible_email(&email) {
-        eprintln!("error: `{email}` is not an e-mail address");
-        return Err(ExitCode::from(2));
-    }
-    match crate::auth::Scope::parse(role) {
-        Ok(s) => Ok((email, s)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
-/// Opens the database and checks that the role's province or ward exists (exit code 1 if not).
-async fn open_for_scope(
-    config: &Config,
-    scope: &crate::auth::Scope,
-) -> Result<sea_orm::DatabaseConnection, ExitCode> {
-    use crate::auth::Scope;
-    let db = open(config).await?;
-    let exists = match scope {
-        Scope::Ministry => Ok(true),
-        Scope::Province(c) => units::find_province(&db, c).await.map(|p| p.is_some()),
-        Scope::Ward(c) | Scope::Interviewer(c) => {
-            units::find_unit(&db, c).await.map(|u| u.is_some())
-        }
-    };
-    match exists {
-        Ok(true) => Ok(db),
-        Ok(false) => {
-            eprintln!("error: role `{scope}`: no such province or ward in the unit list");
-            Err(ExitCode::from(1))
-        }
-        Err(e) => Err(fail_db(e)),
-    }
-}
-
-/// `hailong users add --email E --role R [--password-stdin]`.
-pub async fn users_add(config: Config, email: &str, role: &str, password_stdin: bool) -> ExitCode {
-    use crate::auth::password;
-    use crate::store::staff::{AddUserError, add_user};
-    let (email, scope) = match user_args(email, role) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    let (pw, generated) = if password_stdin {
-        let mut line = String::new();
-        if let Err(e) = std::io::stdin().read_line(&mut line) {
-            eprintln!("error: cannot read the password from standard input: {e}");
-            return ExitCode::from(1);
-        }
-        let pw = line.trim_end_matches(['\r', '\n']).to_string();
-        if let Err(m) = password::check_new(&pw) {
-            eprintln!("error: {m}");
-            return ExitCode::from(2);
-        }
-        (pw, false)
-    } else {
-        (password::generate(), true)
-    };
-    let db = match open_for_scope(&config, &scope).await {
-        Ok(db) => db,
-        Err(code) => return code,
-    };
-    let hash = match tokio::task::spawn_blocking(move || password::hash(&pw).map(|h| (h, pw))).await
-    {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let (hash, pw) = hash;
-    match add_user(&db, &email, &scope, &hash).await {
-        Ok(_) => {
-            println!("added staff user {email} with role {scope}");
-            if generated {
-                println!("password (shown only this once): {pw}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(AddUserError::Exists(e)) => {
-            eprintln!("error: a staff user with the e-mail {e} already exists");
-            ExitCode::from(1)
-        }
-        Err(AddUserError::Db(e)) => fail_db(e),
-    }
-}
-
-fn fail_db(e: sea_orm::DbErr) -> ExitCode {
-    eprintln!("error: database: {e}");
-    ExitCode::from(1)
-}
-
 /// `hailong mail digest`: enqueues the digest for every province and ministry user now.
 pub async fn mail_digest(config: Config) -> ExitCode {
     let catalog = match crate::app::load_catalog(&config) {
@@ -509,75 +410,6 @@ pub async fn mail_digest(config: Config) -> ExitCode {
             eprintln!("error: nothing was enqueued: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-/// `hailong users invite --email E --role R`: adds the user with a random password nobody knows
-/// and enqueues, in the same transaction, an invitation with a signed, expiring link to set one.
-pub async fn users_invite(config: Config, email: &str, role: &str) -> ExitCode {
-    use crate::auth::password;
-    use crate::store::staff::{AddUserError, add_user};
-    let (email, scope) = match user_args(email, role) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    let tera = match crate::templates::load() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: the templates are not valid: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let db = match open_for_scope(&config, &scope).await {
-        Ok(db) => db,
-        Err(code) => return code,
-    };
-    let hash = match password::hash(&password::generate()) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let secret = match crate::privacy::keys::server_secret(&db).await {
-        Ok(s) => s,
-        Err(e) => return fail_db(e),
-    };
-    let result = async {
-        let txn = store::begin_write(&db).await.map_err(AddUserError::Db)?;
-        let id = add_user(&txn, &email, &scope, &hash).await?;
-        use sea_orm::EntityTrait;
-        let user = crate::entities::staff_user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AddUserError::Db(sea_orm::DbErr::RecordNotFound("user".into())))?;
-        crate::mail::password::enqueue_link(
-            &txn,
-            &tera,
-            &config.base_url,
-            &secret,
-            &user,
-            "invite",
-            chrono::Duration::hours(i64::from(config.mail.invite_valid_hours)),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok::<i64, AddUserError>(id)
-    }
-    .await;
-    match result {
-        Ok(_) => {
-            println!(
-                "invited {email} as {scope}; the invitation is in the outbox (valid {} hours)",
-                config.mail.invite_valid_hours
-            );
-            ExitCode::SUCCESS
-        }
-        Err(AddUserError::Exists(e)) => {
-            eprintln!("error: a staff user with the e-mail {e} already exists");
-            ExitCode::from(1)
-        }
-        Err(AddUserError::Db(e)) => fail_db(e),
     }
 }
 

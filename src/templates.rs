@@ -94,6 +94,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff/flagged.html"),
     ),
     (
+        "staff/users_macros.html",
+        include_str!("../templates/staff/users_macros.html"),
+    ),
+    (
+        "staff/users.html",
+        include_str!("../templates/staff/users.html"),
+    ),
+    (
+        "staff/user_new.html",
+        include_str!("../templates/staff/user_new.html"),
+    ),
+    (
+        "staff/user.html",
+        include_str!("../templates/staff/user.html"),
+    ),
+    (
         "email/misconduct_alert/subject.txt",
         include_str!("../templates/email/misconduct_alert/subject.txt"),
     ),
@@ -257,6 +273,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "poster.css",
         "text/css; charset=utf-8",
         include_str!("../static/poster.css"),
+    ),
+    (
+        "accounts.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/accounts.css"),
     ),
 ];
 

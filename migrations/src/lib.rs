@@ -19,6 +19,7 @@ mod m20261204_400001_privacy_links;
 mod m20261204_500001_session_write_lsn;
 mod m20261204_600001_address_days;
 mod m20261207_100001_response_interviewers;
+mod m20261207_200001_staff_last_login;
 mod m20261207_300001_address_days_compact;
 
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_500001_session_write_lsn::Migration),
             Box::new(m20261204_600001_address_days::Migration),
             Box::new(m20261207_100001_response_interviewers::Migration),
+            Box::new(m20261207_200001_staff_last_login::Migration),
             Box::new(m20261207_300001_address_days_compact::Migration),
         ]
     }

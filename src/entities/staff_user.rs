@@ -15,6 +15,8 @@ pub struct Model {
     pub scope_code: Option<String>,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// When the user last signed in; `None`: never.
+    pub last_login_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Queries and writes over the entities; rollup maintenance.
 
+pub mod accounts;
 pub mod actions;
 pub mod api_tokens;
 pub mod audit;

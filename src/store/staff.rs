@@ -85,6 +85,7 @@ pub async fn add_user(
         scope_code: Set(code),
         active: Set(true),
         created_at: Set(Utc::now()),
+        last_login_at: Set(None),
     };
     Ok(staff_user::Entity::insert(m).exec(db).await?.last_insert_id)
 }
@@ -218,10 +219,16 @@ pub struct Session {
     pub last_write_lsn: Option<i64>,
 }
 
-/// Creates a session; returns the cookie value (only its hash is stored).
+/// Creates a session (a sign-in, noted as the user's last); returns the cookie value (only its
+/// hash is stored).
 pub async fn create_session(db: &impl ConnectionTrait, user_id: i64) -> Result<String, DbErr> {
     let token = random_token();
     let now = Utc::now();
+    staff_user::Entity::update_many()
+        .col_expr(staff_user::Column::LastLoginAt, Expr::value(now))
+        .filter(staff_user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
     staff_session::ActiveModel {
         id: Set(sha256_hex(&token)),
         user_id: Set(user_id),

@@ -4,6 +4,7 @@
 mod helpers;
 mod homes;
 
+mod accounts;
 mod alert_cap;
 mod backup;
 mod browser;

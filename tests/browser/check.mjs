@@ -26,7 +26,9 @@
 //                  `follow:/prefix` (the first link of the page whose href starts so),
 //                  `same:?query` (this page's path with another query), `click:CSS;CSS…`
 //                  (click each in turn; the last one submits a form),
-//                  `signin:EMAIL PASSWORD` (forget every cookie, sign in at /staff/login)
+//                  `signin:EMAIL PASSWORD` (forget every cookie, sign in at /staff/login),
+//                  `cookie:NAME=VALUE;/path` (set that cookie, e.g. a staff session, then
+//                  open the path)
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -419,6 +421,15 @@ async function reach(s, how) {
     await s.type("#password", password);
     await clickThrough(s, ["main form button[type=submit]"]);
     if (new URL(await s.url()).pathname === "/staff/login") throw new Error(`could not sign in as ${email}`);
+  } else if (how.startsWith("cookie:")) {
+    // `cookie:NAME=VALUE;/path`: a cookie for the server (a staff session), then the page.
+    const [pair, path] = how.slice(7).split(";");
+    const at = pair.indexOf("=");
+    await s.go("/healthz");
+    await s.cmd("POST", "/cookie", {
+      cookie: { name: pair.slice(0, at), value: pair.slice(at + 1), path: "/", httpOnly: true },
+    });
+    await s.go(path);
   } else {
     await s.go(how);
   }

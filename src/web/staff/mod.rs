@@ -36,6 +36,7 @@ pub mod reset;
 pub mod review;
 pub mod svg;
 pub mod tokens;
+pub mod users;
 pub mod withheld;
 
 pub fn routes() -> Router<AppState> {
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mail::routes())
         .merge(reset::routes())
         .merge(interview::routes())
+        .merge(users::routes())
 }
 
 /// A signed-in staff member (a live server-side session).
@@ -65,6 +67,8 @@ pub struct Staff {
     /// SHA-256 of the session cookie (the stored session id).
     pub session: String,
     pub lang: Lang,
+    /// The role as the header shows it: "Cán bộ Công an – Phường Ba Đình", never `ward:00004`.
+    pub role_words: String,
 }
 
 impl Staff {
@@ -88,6 +92,7 @@ impl Staff {
         ctx.insert("l", self.lang.as_str());
         ctx.insert("csrf", &self.csrf);
         ctx.insert("me", &self.user);
+        ctx.insert("role_words", &self.role_words);
         ctx.insert("is_ministry", &self.user.scope.is_ministry());
         ctx.insert("interviewer_ward", &self.user.scope.interviewer_ward());
         ctx.insert(
@@ -180,12 +185,34 @@ pub async fn resolved_session(
 }
 
 async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Option<Staff>, AppError> {
-    let s = resolved_session(parts, state).await?;
-    Ok(s.map(|s| Staff {
+    let Some(s) = resolved_session(parts, state).await? else {
+        return Ok(None);
+    };
+    let lang = lang_of(parts);
+    let en = lang == Lang::En;
+    let role_words = match &s.user.scope {
+        Scope::Ministry => s.user.scope.in_words(None, en),
+        Scope::Province(p) => match crate::store::units::find_province(&state.db, p).await? {
+            Some(p) if !en => crate::store::accounts::province_title(&p.name),
+            Some(p) => format!("Police of {}", p.name),
+            None => s.user.scope.in_words(None, en),
+        },
+        Scope::Ward(w) => match state.units.get(&state.db, w).await? {
+            Some(u) if !en => crate::store::accounts::ward_title(&u),
+            Some(u) => format!("Police of {}", u.name),
+            None => s.user.scope.in_words(None, en),
+        },
+        Scope::Interviewer(w) => {
+            let name = state.units.get(&state.db, w).await?.map(|u| u.name);
+            s.user.scope.in_words(name.as_deref(), en)
+        }
+    };
+    Ok(Some(Staff {
         user: s.user,
         csrf: s.csrf,
         session: s.id_hash,
-        lang: lang_of(parts),
+        lang,
+        role_words,
     }))
 }
 
