@@ -17,7 +17,7 @@ mod writer;
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hailong::entities::response;
@@ -649,6 +649,44 @@ async fn fetch_len(base: &str, path: &str) -> usize {
     text.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len())
 }
 
+/// `n` GETs of `path` one after another with `cookie`, each on a new connection: the number
+/// answered with a status other than 200 and each request's time.
+async fn timed_gets(base: &str, path: &str, cookie: &str, n: usize) -> (usize, Vec<Duration>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    let mut bad = 0;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let Ok(mut s) = tokio::net::TcpStream::connect(host).await else {
+            bad += 1;
+            continue;
+        };
+        let mut buf = Vec::new();
+        if s.write_all(req.as_bytes()).await.is_err() || s.read_to_end(&mut buf).await.is_err() {
+            bad += 1;
+            continue;
+        }
+        times.push(t.elapsed());
+        if !buf.starts_with(b"HTTP/1.1 200") {
+            bad += 1;
+        }
+    }
+    (bad, times)
+}
+
+fn p50_p95(mut t: Vec<Duration>) -> (f64, f64) {
+    t.sort();
+    if t.is_empty() {
+        return (0.0, 0.0);
+    }
+    let at = |q: f64| t[((t.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.95))
+}
+
 async fn create_pg(admin: &str, name: &str) -> Result<String, String> {
     let db = Database::connect(admin)
         .await
@@ -878,6 +916,24 @@ async fn reads(
     r.line(format!(
         "ranking of province {province} ({wards_in_province} wards, with change flags), {period}: rollups median {rank_med:.2} ms, p99 {rank_p99:.2} ms; naive full recompute median {naive_rank_med:.0} ms, p99 {naive_rank_p99:.0} ms"
     ));
+    // Staff sessions for the console pages (a ward of the load, its province, the ministry).
+    let hash = hailong::auth::password::hash("bench password 123").map_err(|e| e.to_string())?;
+    let mut sessions = Vec::new();
+    for (email, role) in [
+        ("ward@bench.vn", format!("ward:{}", wards[0])),
+        ("province@bench.vn", format!("province:{province}")),
+        ("ministry@bench.vn", "ministry".to_string()),
+    ] {
+        let scope = hailong::auth::Scope::parse(&role).map_err(|e| e.to_string())?;
+        let id = hailong::store::staff::add_user(&db, email, &scope, &hash)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        sessions.push(
+            hailong::store::staff::create_session(&db, id)
+                .await
+                .map_err(err)?,
+        );
+    }
     db.close().await.ok();
 
     // The same reads over HTTP, which also puts the million rows under the server's RSS.
@@ -914,6 +970,35 @@ async fn reads(
         "hailong: GET /api/v1/provinces/01/ranking",
         &rank,
     ));
+    // The consoles, one reader at a time: how long a page takes, not how many per second.
+    let ward0 = &wards[0];
+    let pages = [
+        ("ward home", 0, "/staff".to_string()),
+        ("ward inbox", 0, format!("/staff/wards/{ward0}/feedback")),
+        (
+            "ward inbox, text search",
+            0,
+            format!("/staff/wards/{ward0}/feedback?q=gop+y+so+12"),
+        ),
+        ("province home", 1, "/staff".to_string()),
+        ("ministry home", 2, "/staff".to_string()),
+    ];
+    for (name, who, path) in pages {
+        let cookie = format!("hl_staff={}", sessions[who]);
+        let (bad, times) = timed_gets(&srv.base, &path, &cookie, 40).await;
+        let (p50, p95) = p50_p95(times);
+        r.line(format!(
+            "hailong console: {name} ({path}), {} responses stored: p50 {p50:.1} ms, p95 {p95:.1} ms over 40 requests{}",
+            args.responses,
+            if bad > 0 { format!(", {bad} bad status") } else { String::new() }
+        ));
+        r.target(
+            &format!("console {name} p95 ms"),
+            p95,
+            p95 < 100.0 && bad == 0,
+            "< 100 ms",
+        );
+    }
     r.line(format!(
         "  server start on the loaded database: {startup:.1} s"
     ));
