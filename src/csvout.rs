@@ -32,6 +32,9 @@ pub enum Cell {
     Int(i64),
     Num(f64),
     Text(String),
+    /// An instant, written in Vietnam time: `2026-12-03 14:05:09` in CSV, a date-time cell
+    /// (`dd/mm/yyyy hh:mm:ss`) in XLSX, so that a spreadsheet sorts and filters it as a date.
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 impl Cell {
@@ -42,6 +45,11 @@ impl Cell {
             Cell::Int(n) => Cow::Owned(n.to_string()),
             Cell::Num(x) => Cow::Owned(x.to_string()),
             Cell::Text(t) => neutralise(t),
+            Cell::Time(t) => Cow::Owned(
+                t.with_timezone(&crate::period::vietnam())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+            ),
         }
     }
 
@@ -63,6 +71,22 @@ impl Cell {
             }
             Cell::Text(t) => {
                 ws.write_string(row, col, t)?;
+            }
+            Cell::Time(t) => {
+                use chrono::{Datelike, Timelike};
+                let local = t.with_timezone(&crate::period::vietnam());
+                let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                    u16::try_from(local.year()).unwrap_or(1900),
+                    local.month() as u8,
+                    local.day() as u8,
+                )?
+                .and_hms(
+                    local.hour() as u16,
+                    local.minute() as u8,
+                    local.second(),
+                )?;
+                let format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy hh:mm:ss");
+                ws.write_datetime_with_format(row, col, &dt, &format)?;
             }
         }
         Ok(())
@@ -156,6 +180,11 @@ mod tests {
         assert_eq!(Cell::Num(66.412377).csv_text(), "66.412377");
         assert_eq!(Cell::Text("-2.5".into()).csv_text(), "'-2.5");
         assert_eq!(Cell::Empty.csv_text(), "");
+        // Vietnam time, whole seconds: 2026-12-03T07:05:09.123456Z is 14:05:09 in Hà Nội.
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T07:05:09.123456Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(Cell::Time(t).csv_text(), "2026-12-03 14:05:09");
     }
 
     #[test]

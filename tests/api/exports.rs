@@ -121,9 +121,20 @@ both!(every_export_completes_with_and_without_gzip, |app| {
     for gzip in [false, true] {
         // Responses: every ballot, over several database pages.
         let csv = download(&bo, "/staff/exports/responses.csv", gzip).await;
+        assert!(csv.starts_with("\u{feff}".as_bytes()), "a BOM for Excel");
         let (header, rows) = csv_table(&csv);
         assert_eq!(rows.len(), N, "gzip: {gzip}");
         assert!(rows.iter().all(|r| r.len() == header.len()));
+        // Submission times in Vietnam time, whole seconds, no offset or nanoseconds.
+        let at = header.iter().position(|h| h == "submitted_at").unwrap();
+        assert!(
+            rows.iter().all(|r| {
+                let t = &r[at];
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok()
+            }),
+            "{:?}",
+            rows[0]
+        );
         match &plain {
             None => plain = Some(csv),
             Some(plain) => assert!(*plain == csv, "the gzip body decodes to the plain one"),
@@ -132,6 +143,17 @@ both!(every_export_completes_with_and_without_gzip, |app| {
     for gzip in [false, true] {
         let xlsx = download(&bo, "/staff/exports/responses.xlsx", gzip).await;
         assert_eq!(xlsx_parts(&xlsx).1, N + 1, "a header and every ballot");
+        // Submission times are date-time cells with a Vietnamese date format, not text.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&xlsx)).unwrap();
+        let mut styles = String::new();
+        zip.by_name("xl/styles.xml")
+            .unwrap()
+            .read_to_string(&mut styles)
+            .unwrap();
+        assert!(
+            styles.contains(r#"formatCode="dd/mm/yyyy hh:mm:ss""#),
+            "{styles}"
+        );
     }
     for gzip in [false, true] {
         let xlsx = download(&bo, &format!("/staff/exports/aggregates.xlsx{q}"), gzip).await;

@@ -137,7 +137,7 @@ fn row_cells(
         text(&r.receipt),
         text(&r.ward_code),
         text(province),
-        Cell::Text(r.submitted_at.to_rfc3339()),
+        Cell::Time(r.submitted_at),
         text(&r.month),
         text(&r.channel),
         text(&r.status),
