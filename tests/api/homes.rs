@@ -187,3 +187,45 @@ both!(
         assert!(item.contains("Giới tính</dt><dd>"), "{item}");
     }
 );
+
+both!(every_item_action_confirms_itself, |app| {
+    submit(app, "00004", "Cống thoát nước bị tắc", 2).await;
+    let ward = signed_in(app, "canbo@cand.vn", "ward:00004").await;
+    let id = app
+        .count("SELECT MIN(id) FROM responses WHERE ward_code = '00004'")
+        .await;
+    let item = format!("/staff/wards/00004/feedback/{id}");
+    let csrf = ward.csrf().await;
+    let r = ward
+        .post(
+            &format!("{item}/status"),
+            &[("csrf", csrf.as_str()), ("status", "in_progress")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?done=status#done"), "{to}");
+    let page = ward.get(&to).await.text().await.unwrap();
+    assert!(
+        page.contains("Đã đổi trạng thái thành «Đang xử lý»."),
+        "{page}"
+    );
+    let r = ward
+        .post(
+            &format!("{item}/notes"),
+            &[("csrf", csrf.as_str()), ("body", "Đã báo đội công trình")],
+        )
+        .await;
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let page = ward.get(&to).await.text().await.unwrap();
+    assert!(page.contains("Đã thêm ghi chú nội bộ."), "{page}");
+    assert!(page.contains("Đã báo đội công trình"), "{page}");
+    // A confirmation is only shown for the actions there are.
+    let page = ward
+        .get(&format!("{item}?done=bogus"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(r#"id="done""#));
+});

@@ -260,6 +260,7 @@ async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path((ward_code, id)): Path<(String, String)>,
+    Query(done): Query<DoneQuery>,
 ) -> AppResult<Response> {
     let (ward, item) = item_or_404(&state, &staff, &ward_code, &id).await?;
     let notes: Vec<serde_json::Value> = feedback::notes(&state.db, item.response.id)
@@ -269,7 +270,7 @@ async fn show(
             serde_json::json!({
                 "author": author,
                 "body": masked(&n.body),
-                "at": n.created_at.with_timezone(&crate::period::vietnam()).format("%Y-%m-%d %H:%M").to_string(),
+                "at": n.created_at.with_timezone(&crate::period::vietnam()).format("%d/%m/%Y %H:%M").to_string(),
             })
         })
         .collect();
@@ -328,7 +329,19 @@ async fn show(
     ctx.insert("can_reply", &can_reply);
     ctx.insert("colleagues", &colleagues);
     ctx.insert("moves", &moves);
+    ctx.insert(
+        "done",
+        &done
+            .done
+            .filter(|d| ["status", "assigned", "note", "reply"].contains(&d.as_str())),
+    );
     render(&state, "staff/feedback_item.html", &ctx)
+}
+
+/// `done=status|assigned|note|reply` after an action: the page confirms it.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -339,6 +352,16 @@ pub struct StatusForm {
 
 fn item_url(ward: &str, id: i64) -> String {
     format!("/staff/wards/{ward}/feedback/{id}")
+}
+
+/// The item's page after `done`, in the user's language, scrolled to the confirmation.
+fn item_done(staff: &Staff, ward: &str, id: i64, done: &str) -> String {
+    let lang = if staff.lang == crate::web::Lang::En {
+        "&lang=en"
+    } else {
+        ""
+    };
+    format!("{}?done={done}{lang}#done", item_url(ward, id))
 }
 
 async fn change_status(
@@ -373,7 +396,12 @@ async fn change_status(
         serde_json::json!({"ward": ward.code, "from": item.status.as_str(), "to": to.as_str()}),
     )
     .await;
-    Ok(see_other(&item_url(&ward.code, item.response.id)))
+    Ok(see_other(&item_done(
+        &staff,
+        &ward.code,
+        item.response.id,
+        "status",
+    )))
 }
 
 #[derive(Deserialize)]
@@ -423,7 +451,12 @@ async fn assign(
         serde_json::json!({"ward": ward.code, "assignee": assignee.as_ref().map(|c| c.email.clone())}),
     )
     .await;
-    Ok(see_other(&item_url(&ward.code, item.response.id)))
+    Ok(see_other(&item_done(
+        &staff,
+        &ward.code,
+        item.response.id,
+        "assigned",
+    )))
 }
 
 /// A note's or reply's text, trimmed: 1 to 4,000 characters, else 400 with `message`.
@@ -465,7 +498,12 @@ async fn add_note(
         serde_json::json!({"ward": ward.code}),
     )
     .await;
-    Ok(see_other(&item_url(&ward.code, item.response.id)))
+    Ok(see_other(&item_done(
+        &staff,
+        &ward.code,
+        item.response.id,
+        "note",
+    )))
 }
 
 /// `POST …/feedback/{id}/reply`: the reply is stored and enqueued to the resident's address
@@ -508,5 +546,10 @@ async fn add_reply(
         serde_json::json!({"ward": ward.code, "reply": reply_id}),
     )
     .await;
-    Ok(see_other(&item_url(&ward.code, item.response.id)))
+    Ok(see_other(&item_done(
+        &staff,
+        &ward.code,
+        item.response.id,
+        "reply",
+    )))
 }
