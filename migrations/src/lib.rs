@@ -19,6 +19,7 @@ mod m20261204_400001_privacy_links;
 mod m20261204_500001_session_write_lsn;
 mod m20261204_600001_address_days;
 mod m20261207_300001_address_days_compact;
+mod m20261207_400002_audit_log_indexes;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_500001_session_write_lsn::Migration),
             Box::new(m20261204_600001_address_days::Migration),
             Box::new(m20261207_300001_address_days_compact::Migration),
+            Box::new(m20261207_400002_audit_log_indexes::Migration),
         ]
     }
 }

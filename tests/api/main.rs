@@ -5,6 +5,7 @@ mod helpers;
 mod homes;
 
 mod alert_cap;
+mod audit_log;
 mod backup;
 mod browser;
 mod cli;
