@@ -82,6 +82,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff/audit.html"),
     ),
     (
+        "staff/pilot.html",
+        include_str!("../templates/staff/pilot.html"),
+    ),
+    (
         "staff/flagged.html",
         include_str!("../templates/staff/flagged.html"),
     ),

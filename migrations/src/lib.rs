@@ -20,6 +20,7 @@ mod m20261204_500001_session_write_lsn;
 mod m20261204_600001_address_days;
 mod m20261207_300001_address_days_compact;
 mod m20261207_400002_audit_log_indexes;
+mod m20261207_400003_pilot_wards;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_600001_address_days::Migration),
             Box::new(m20261207_300001_address_days_compact::Migration),
             Box::new(m20261207_400002_audit_log_indexes::Migration),
+            Box::new(m20261207_400003_pilot_wards::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod figures;
 pub mod flags;
 pub mod health;
 pub mod integrity;
+pub mod pilot;
 pub mod posters;
 pub mod privacy;
 pub mod responses;

@@ -21,6 +21,7 @@ mod mailsink;
 mod measure;
 mod migrations;
 mod ops;
+mod pilot;
 mod privacy_rights;
 mod prometheus;
 mod public;

@@ -26,6 +26,7 @@ pub mod feedback;
 pub mod home;
 pub mod mail;
 pub mod overview;
+pub mod pilot;
 pub mod reset;
 pub mod review;
 pub mod svg;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(actions::routes())
         .merge(overview::routes())
+        .merge(pilot::routes())
         .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())
