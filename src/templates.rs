@@ -30,6 +30,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/public/poster.html"),
     ),
     (
+        "public/poster_sheet.html",
+        include_str!("../templates/public/poster_sheet.html"),
+    ),
+    (
+        "public/posters.html",
+        include_str!("../templates/public/posters.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../templates/errors/error.html"),
     ),

@@ -24,6 +24,7 @@ mod ops;
 mod pilot;
 mod privacy_rights;
 mod prometheus;
+mod province_posters;
 mod public;
 mod replica;
 mod results;

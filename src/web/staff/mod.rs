@@ -27,6 +27,7 @@ pub mod home;
 pub mod mail;
 pub mod overview;
 pub mod pilot;
+pub mod posters;
 pub mod reset;
 pub mod review;
 pub mod svg;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(actions::routes())
         .merge(overview::routes())
         .merge(pilot::routes())
+        .merge(posters::routes())
         .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())
