@@ -241,6 +241,21 @@ impl App {
                 "loaded the shipped list of administrative units"
             );
         }
+        let seeded = crate::store::pilot::seed_from_config(&db, &config.staff.pilot_wards)
+            .await
+            .context("cannot set up the pilot group from [staff] pilot_wards")?;
+        if !seeded.added.is_empty() {
+            tracing::info!(
+                wards = ?seeded.added,
+                "the pilot group was set up from [staff] pilot_wards; edit it at /staff/pilot"
+            );
+        }
+        if !seeded.unknown.is_empty() {
+            tracing::warn!(
+                codes = ?seeded.unknown,
+                "[staff] pilot_wards names codes that are not units; they were left out"
+            );
+        }
         let secrets = crate::privacy::keys::Secrets::load(&db)
             .await
             .context("cannot read or create the server keys")?;

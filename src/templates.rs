@@ -34,6 +34,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/public/poster.html"),
     ),
     (
+        "public/poster_sheet.html",
+        include_str!("../templates/public/poster_sheet.html"),
+    ),
+    (
+        "public/posters.html",
+        include_str!("../templates/public/posters.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../templates/errors/error.html"),
     ),
@@ -88,6 +96,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "staff/interview.html",
         include_str!("../templates/staff/interview.html"),
+    ),
+    (
+        "staff/pilot.html",
+        include_str!("../templates/staff/pilot.html"),
     ),
     (
         "staff/flagged.html",
@@ -278,6 +290,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
         "accounts.css",
         "text/css; charset=utf-8",
         include_str!("../static/accounts.css"),
+    ),
+    (
+        "staff.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/staff.css"),
     ),
 ];
 

@@ -21,6 +21,8 @@ mod m20261204_600001_address_days;
 mod m20261207_100001_response_interviewers;
 mod m20261207_200001_staff_last_login;
 mod m20261207_300001_address_days_compact;
+mod m20261207_400002_audit_log_indexes;
+mod m20261207_400003_pilot_wards;
 
 pub struct Migrator;
 
@@ -47,6 +49,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_100001_response_interviewers::Migration),
             Box::new(m20261207_200001_staff_last_login::Migration),
             Box::new(m20261207_300001_address_days_compact::Migration),
+            Box::new(m20261207_400002_audit_log_indexes::Migration),
+            Box::new(m20261207_400003_pilot_wards::Migration),
         ]
     }
 }

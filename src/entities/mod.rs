@@ -13,6 +13,7 @@ pub mod invitation_token;
 pub mod mail_optout;
 pub mod margin;
 pub mod outbox;
+pub mod pilot_ward;
 pub mod poster;
 pub mod privacy_link;
 pub mod province;

@@ -13,6 +13,7 @@ pub mod flags;
 pub mod health;
 pub mod integrity;
 pub mod interviews;
+pub mod pilot;
 pub mod posters;
 pub mod privacy;
 pub mod responses;

@@ -3,6 +3,8 @@
 //! submission carrying a valid id of an unrevoked poster of its ward gets channel `poster`;
 //! anything else is ignored (channel `web`).
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -61,6 +63,49 @@ pub async fn current(
     .exec_without_returning(db)
     .await?;
     Ok(id)
+}
+
+/// The current poster id of each of `wards` (as [`current`], in two statements whatever
+/// their number): their newest unrevoked posters, and new ones for the wards without.
+pub async fn current_many(
+    db: &impl ConnectionTrait,
+    secret: &[u8],
+    wards: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for chunk in wards.chunks(500) {
+        // Oldest first, so that the newest of a ward is the one kept.
+        for p in poster::Entity::find()
+            .filter(poster::Column::WardCode.is_in(chunk.iter().cloned()))
+            .filter(poster::Column::RevokedAt.is_null())
+            .order_by_asc(poster::Column::CreatedAt)
+            .all(db)
+            .await?
+        {
+            ids.insert(p.ward_code, p.id);
+        }
+    }
+    let now = Utc::now();
+    let mut new = Vec::new();
+    for w in wards {
+        if ids.contains_key(w) {
+            continue;
+        }
+        let id = sign(secret, w);
+        ids.insert(w.clone(), id.clone());
+        new.push(poster::ActiveModel {
+            id: Set(id),
+            ward_code: Set(w.clone()),
+            created_at: Set(now),
+            revoked_at: Set(None),
+        });
+    }
+    for chunk in new.chunks(500) {
+        poster::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(ids)
 }
 
 /// Whether `id` is a valid, unrevoked poster of `ward`.

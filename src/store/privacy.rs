@@ -170,7 +170,7 @@ pub async fn apply(
             "resident",
             "privacy.withdraw_consent",
             &target,
-            Some(format!("{n} pending message(s) cancelled")),
+            Some(serde_json::json!({"cancelled": n}).to_string()),
         )
         .await?;
     }
@@ -194,9 +194,7 @@ pub async fn apply(
             "resident",
             "privacy.erase_contact",
             &target,
-            Some(format!(
-                "{cancelled} pending message(s) cancelled, {cleaned} stored message(s) cleaned"
-            )),
+            Some(serde_json::json!({"cancelled": cancelled, "cleaned": cleaned}).to_string()),
         )
         .await?;
     }
@@ -219,10 +217,7 @@ pub async fn apply(
                 "resident",
                 "privacy.erase_text",
                 &target,
-                Some(format!(
-                    "{} ({cleaned} stored message(s) cleaned)",
-                    which.join(", ")
-                )),
+                Some(serde_json::json!({"fields": which, "cleaned": cleaned}).to_string()),
             )
             .await?;
         }
@@ -487,10 +482,9 @@ pub async fn purge_old_text(
             "system",
             "privacy.purge_text",
             "responses",
-            Some(format!(
-                "free text of {erased} response(s) older than {days} days erased, \
-                 {emptied} older message(s) emptied"
-            )),
+            Some(
+                serde_json::json!({"erased": erased, "days": days, "emptied": emptied}).to_string(),
+            ),
         )
         .await?;
     }
@@ -512,9 +506,7 @@ pub async fn purge_sent_mail(
             "system",
             "privacy.purge_mail",
             "outbox",
-            Some(format!(
-                "bodies of {n} message(s) sent more than {days} days ago emptied"
-            )),
+            Some(serde_json::json!({"emptied": n, "days": days}).to_string()),
         )
         .await?;
     }

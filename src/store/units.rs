@@ -393,6 +393,16 @@ impl UnitCache {
         Ok(())
     }
 
+    /// Every unit in memory (the whole list once loaded), by code.
+    pub fn snapshot(&self) -> std::sync::Arc<HashMap<String, UnitInfo>> {
+        self.map.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// The unit `code` if it is in memory (every unit is, once loaded), without a query.
+    pub fn cached(&self, code: &str) -> Option<UnitInfo> {
+        self.map.read().ok().and_then(|m| m.get(code).cloned())
+    }
+
     /// The unit `code`, from memory or else from the database.
     pub async fn get(
         &self,

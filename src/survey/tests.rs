@@ -781,6 +781,10 @@ fn tera() -> tera::Tera {
     tera.add_template_files(vec![
         (t.join("base.html"), Some("base.html")),
         (t.join("public/survey.html"), Some("public/survey.html")),
+        (
+            t.join("public/survey_questions.html"),
+            Some("public/survey_questions.html"),
+        ),
         (t.join("public/thanks.html"), Some("public/thanks.html")),
     ])
     .expect("templates parse");

@@ -74,6 +74,47 @@ pub fn unit_title(unit: &UnitInfo) -> String {
     format!("{word} {short}")
 }
 
+/// One poster sheet: what `public/poster_sheet.html` shows for a unit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PosterSheet {
+    pub unit_code: String,
+    pub unit_title: String,
+    pub province_name: String,
+    /// The QR code of the poster's link: trusted SVG from the qrcode crate, inline.
+    pub qr_svg: String,
+    pub short_url: String,
+    pub results_url: String,
+    pub poster_id: String,
+}
+
+/// The sheet of `unit`'s poster `poster_id`.
+pub fn poster_sheet(
+    base_url: &str,
+    unit: &UnitInfo,
+    poster_id: &str,
+) -> Result<PosterSheet, AppError> {
+    let link = poster_url(base_url, &unit.code, poster_id);
+    let svg = crate::qr::svg(&link, 400).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Only the <svg> element, without the XML declaration, goes inline.
+    let svg = svg
+        .find("<svg")
+        .map_or(svg.as_str(), |i| &svg[i..])
+        .to_string();
+    Ok(PosterSheet {
+        unit_code: unit.code.clone(),
+        unit_title: unit_title(unit),
+        province_name: unit.province_name.clone(),
+        qr_svg: svg,
+        short_url: survey_url(base_url, &unit.code),
+        results_url: format!(
+            "{}/results/wards/{}",
+            base_url.trim_end_matches('/'),
+            unit.code
+        ),
+        poster_id: poster_id.to_string(),
+    })
+}
+
 /// Renders a unit's poster; `css_href` is `/static/poster.css` online, `poster.css` on disk.
 pub fn render_poster(
     state_tera: &tera::Tera,
@@ -82,30 +123,26 @@ pub fn render_poster(
     poster_id: &str,
     css_href: &str,
 ) -> Result<String, AppError> {
-    let link = poster_url(base_url, &unit.code, poster_id);
-    let svg = crate::qr::svg(&link, 400).map_err(|e| AppError::Internal(e.to_string()))?;
-    // Only the <svg> element, without the XML declaration, goes inline.
-    let svg = svg
-        .find("<svg")
-        .map_or(svg.as_str(), |i| &svg[i..])
-        .to_string();
     let mut ctx = tera::Context::new();
-    ctx.insert("unit_title", &unit_title(unit));
-    ctx.insert("unit_name", &unit.name);
-    ctx.insert("province_name", &unit.province_name);
-    ctx.insert("qr_svg", &svg);
-    ctx.insert("short_url", &survey_url(base_url, &unit.code));
-    ctx.insert(
-        "results_url",
-        &format!(
-            "{}/results/wards/{}",
-            base_url.trim_end_matches('/'),
-            unit.code
-        ),
-    );
-    ctx.insert("poster_id", poster_id);
+    ctx.insert("p", &poster_sheet(base_url, unit, poster_id)?);
     ctx.insert("css_href", css_href);
     Ok(state_tera.render("public/poster.html", &ctx)?)
+}
+
+/// Renders many posters as one document, one A4 page each (`public/posters.html`).
+pub fn render_posters(
+    tera: &tera::Tera,
+    province_name: &str,
+    sheets: &[PosterSheet],
+    css_href: &str,
+    back_href: &str,
+) -> Result<String, AppError> {
+    let mut ctx = tera::Context::new();
+    ctx.insert("province_name", province_name);
+    ctx.insert("sheets", sheets);
+    ctx.insert("css_href", css_href);
+    ctx.insert("back_href", back_href);
+    Ok(tera.render("public/posters.html", &ctx)?)
 }
 
 async fn poster(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Response> {

@@ -224,7 +224,8 @@ async fn privacy_pages_pass_axe_at_phone_and_desktop_width() {
 /// The signed-in console pages of each kind of staff user pass axe at 390 px and 1280 px: a
 /// ward officer (home, dashboard, inbox, an item, flagged responses, notes), a province
 /// analyst (its overview and review page with a withheld complaint, a flagged response and a
-/// note awaiting approval) and the ministry (home, audit log, mail, API tokens, exports).
+/// note awaiting approval, the province's posters) and the ministry (home, audit log with
+/// filters and with invalid ones, pilot group, a province's posters, mail, API tokens, exports).
 /// Screenshots in `STAFF_SHOTS` when set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -266,6 +267,9 @@ async fn staff_pages_pass_axe_at_phone_and_desktop_width() {
     add_user(&app, "w@example.vn", "ward:00004").await;
     add_user(&app, "p@example.vn", "province:01").await;
     add_user(&app, "m@example.vn", "ministry").await;
+    hailong::store::pilot::add(&app.state.db, "00004", "m@example.vn")
+        .await
+        .unwrap();
     let w = crate::staff::signed_in(&app, "w2@example.vn", "ward:00004").await;
     let c = w.csrf().await;
     let r = w
@@ -292,9 +296,27 @@ async fn staff_pages_pass_axe_at_phone_and_desktop_width() {
         ("ward-notes", "/staff/wards/00004/actions".into()),
         ("province-home", signin("p@example.vn")),
         ("province", "/staff/provinces/01".into()),
+        (
+            "province-posters",
+            "follow:/staff/provinces/01/posters".into(),
+        ),
         ("province-review", "/staff/provinces/01/review".into()),
         ("ministry-home", signin("m@example.vn")),
         ("ministry-audit", "/staff/audit".into()),
+        (
+            "ministry-audit-filtered",
+            "/staff/audit?from=01/01/2026&actor=example&action=login".into(),
+        ),
+        (
+            "ministry-audit-invalid",
+            "/staff/audit?from=31/02/2026&to=x".into(),
+        ),
+        ("ministry-pilot", "/staff/pilot?added=00004".into()),
+        (
+            "ministry-pilot-invalid",
+            "click:section[aria-labelledby=h-add] button[type=submit]".into(),
+        ),
+        ("ministry-posters", "/staff/provinces/12/posters".into()),
         ("ministry-mail", "/staff/mail".into()),
         ("ministry-tokens", "/staff/tokens".into()),
         ("ministry-exports", "/staff/exports".into()),

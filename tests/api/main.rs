@@ -6,6 +6,7 @@ mod homes;
 
 mod accounts;
 mod alert_cap;
+mod audit_log;
 mod backup;
 mod browser;
 mod cli;
@@ -22,8 +23,10 @@ mod mailsink;
 mod measure;
 mod migrations;
 mod ops;
+mod pilot;
 mod privacy_rights;
 mod prometheus;
+mod province_posters;
 mod public;
 mod replica;
 mod results;

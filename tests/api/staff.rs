@@ -703,7 +703,8 @@ both!(ward_inbox_workflow, |app| {
         .text()
         .await
         .unwrap();
-    assert!(log.contains("w@example.vn") && log.contains(&format!("response:{id}")));
+    assert!(log.contains("w@example.vn") && log.contains(&format!("Phiếu số {id}")));
+    assert!(log.contains("Đổi trạng thái xử lý ý kiến") && log.contains("Sau: Đã giải quyết"));
     // An "issue" answer alone makes an inbox item, which `with_comment=1` leaves out.
     let issue_only = format!(
         "{}&issue=C%C6%B0%E1%BB%9Bp+gi%E1%BA%ADt",

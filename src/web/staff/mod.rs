@@ -32,6 +32,8 @@ pub mod home;
 pub mod interview;
 pub mod mail;
 pub mod overview;
+pub mod pilot;
+pub mod posters;
 pub mod reset;
 pub mod review;
 pub mod svg;
@@ -44,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(actions::routes())
         .merge(overview::routes())
+        .merge(pilot::routes())
+        .merge(posters::routes())
         .merge(dashboard::routes())
         .merge(feedback::routes())
         .merge(exports::routes())

@@ -57,12 +57,13 @@ async fn overview(
                 .map(|p| serde_json::json!({"code": p.code, "name": p.name}))
                 .collect();
             ctx.insert("provinces", &provinces);
-            // The pilot group side by side: this quarter's figures and ward score.
+            // The pilot group (edited at /staff/pilot) side by side: this quarter's figures
+            // and ward score.
             let quarter = crate::period::Period::current_quarter();
             let ctx_m = state.measure_ctx();
             let mut pilot = Vec::new();
-            for code in &state.config.staff.pilot_wards {
-                if let Some(u) = units::find_unit(reads.db(), code).await? {
+            for code in crate::store::pilot::codes(reads.db()).await? {
+                if let Some(u) = units::find_unit(reads.db(), &code).await? {
                     let score = figures::ward_score(reads.db(), ctx_m, &u.code, quarter).await?;
                     pilot.push(serde_json::json!({
                         "code": u.code, "name": u.name, "province_name": u.province_name,
