@@ -1,4 +1,4 @@
-//! Assisted interviews (SPEC §7.4): the `interviewer:{ward}` role, its interview page, what it
+//! Assisted interviews (docs/integrity.md): the `interviewer:{ward}` role, its interview page, what it
 //! may not open, how its interviews are stored (channel `assisted`, never device-, address- or
 //! burst-flagged) and the province page's figures per channel and per interviewer.
 

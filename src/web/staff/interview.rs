@@ -1,4 +1,4 @@
-//! Assisted interviews: `GET|POST /staff/interview/{ward_code}` (SPEC §7.4, docs/integrity.md).
+//! Assisted interviews: `GET|POST /staff/interview/{ward_code}` (docs/integrity.md, "Assisted interviews").
 //!
 //! An interviewer (role `interviewer:{ward}`, someone outside the police) reads the survey's
 //! questions to a resident and enters the answers here: the same questions, in the same words,
