@@ -228,6 +228,25 @@ pub struct WardCounts {
     pub replies_waiting: u64,
 }
 
+/// The ward's inbox items by status (the inbox's tabs and the ward home's table).
+pub async fn status_counts(
+    db: &impl ConnectionTrait,
+    ward: &UnitInfo,
+    hide_withheld: bool,
+) -> Result<Vec<(Status, u64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::with_capacity(Status::ALL.len());
+    for s in Status::ALL {
+        let f = InboxFilter {
+            status: Some(s),
+            hide_withheld,
+            ..Default::default()
+        };
+        out.push((s, inbox_query(backend, ward, &f).count(db).await?));
+    }
+    Ok(out)
+}
+
 pub async fn ward_counts(
     db: &impl ConnectionTrait,
     ward: &UnitInfo,
@@ -240,14 +259,7 @@ pub async fn ward_counts(
         hide_withheld,
         ..Default::default()
     };
-    let mut by_status = Vec::with_capacity(Status::ALL.len());
-    for s in Status::ALL {
-        let f = InboxFilter {
-            status: Some(s),
-            ..base.clone()
-        };
-        by_status.push((s, inbox_query(backend, ward, &f).count(db).await?));
-    }
+    let by_status = status_counts(db, ward, hide_withheld).await?;
     let overdue = InboxFilter {
         status: Some(Status::New),
         submitted_before: Some(now - chrono::Duration::days(OVERDUE_DAYS)),

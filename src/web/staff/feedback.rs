@@ -187,13 +187,12 @@ async fn inbox(
     let views: Vec<ItemView> = items.iter().map(|i| item_view(&state, i)).collect();
     let mut ctx = staff.context();
     reads.mark(&mut ctx);
-    let counts =
-        feedback::ward_counts(reads.db(), &ward, filter.hide_withheld, chrono::Utc::now()).await?;
-    let by_status: Vec<serde_json::Value> = counts
-        .by_status
-        .iter()
-        .map(|(s, n)| serde_json::json!({"status": s.as_str(), "n": n}))
-        .collect();
+    let by_status: Vec<serde_json::Value> =
+        feedback::status_counts(reads.db(), &ward, filter.hide_withheld)
+            .await?
+            .iter()
+            .map(|(s, n)| serde_json::json!({"status": s.as_str(), "n": n}))
+            .collect();
     ctx.insert("by_status", &by_status);
     ctx.insert(
         "period_options",
@@ -288,21 +287,8 @@ async fn show(
     let kind =
         crate::survey::UnitKind::from_db(&ward.kind).unwrap_or(crate::survey::UnitKind::Phuong);
     // Every answer but the free text, which the page shows above.
-    let answers: Vec<serde_json::Value> =
-        super::withheld::answers_in_words(&state, &item.response, kind, staff.lang)
-            .into_iter()
-            .skip(
-                feedback::TEXT_QUESTIONS
-                    .iter()
-                    .filter(|q| {
-                        item.answers.iter().any(|a| {
-                            a.question_id == **q
-                                && a.value_text.as_deref().is_some_and(|t| !t.is_empty())
-                        })
-                    })
-                    .count(),
-            )
-            .collect();
+    let answers =
+        super::withheld::answers_in_words(&state, &item.response, kind, staff.lang, false);
     let mut replies = Vec::new();
     for r in crate::mail::replies::list(&state.db, item.response.id).await? {
         let author = staff_store::find_user(&state.db, r.author_id)

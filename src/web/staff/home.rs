@@ -56,6 +56,21 @@ fn sort_rows<T>(rows: &mut [T], dir: &str, key: impl Fn(&T) -> Option<f64>) {
     });
 }
 
+/// The quarter a home shows, in words in both languages (the template picks one).
+fn insert_quarter(ctx: &mut tera::Context, quarter: Period) {
+    use crate::web::{Lang, results::format::period};
+    ctx.insert("quarter_vi", &period(quarter, Lang::Vi));
+    ctx.insert("quarter_en", &period(quarter, Lang::En));
+}
+
+/// Sorts `rows` by a name, accents ignored, in `dir`.
+fn sort_by_name<T>(rows: &mut [T], dir: &str, name: impl Fn(&T) -> &str) {
+    rows.sort_by_cached_key(|r| fold(name(r)));
+    if dir == "desc" {
+        rows.reverse();
+    }
+}
+
 fn change_rank(c: Option<ChangeFlag>) -> Option<f64> {
     c.map(|c| match c {
         ChangeFlag::SignificantRise => 1.0,
@@ -88,14 +103,7 @@ pub async fn ward(
         .iter()
         .map(|(s, n)| serde_json::json!({"status": s.as_str(), "n": n}))
         .collect();
-    ctx.insert(
-        "quarter_vi",
-        &crate::web::results::format::period(quarter, crate::web::Lang::Vi),
-    );
-    ctx.insert(
-        "quarter_en",
-        &crate::web::results::format::period(quarter, crate::web::Lang::En),
-    );
+    insert_quarter(ctx, quarter);
     ctx.insert("fig", &figures_json(&point.figures));
     ctx.insert("change", &change_str(point.change));
     ctx.insert("by_status", &by_status);
@@ -120,12 +128,7 @@ pub async fn province(
     let (sort, dir) = sorting(q, &["index", "name", "n", "change", "waiting"], "desc");
     let mut rows: Vec<&figures::RankedRow> = ranking.iter().collect();
     match sort {
-        "name" => {
-            rows.sort_by_key(|r| fold(&r.ward_name));
-            if dir == "desc" {
-                rows.reverse();
-            }
-        }
+        "name" => sort_by_name(&mut rows, dir, |r| &r.ward_name),
         "n" => sort_rows(&mut rows, dir, |r| Some(r.figures.n as f64)),
         "change" => sort_rows(&mut rows, dir, |r| change_rank(r.change)),
         "waiting" => sort_rows(&mut rows, dir, |r| {
@@ -152,14 +155,7 @@ pub async fn province(
     ctx.insert("wards", &view);
     ctx.insert("sort", sort);
     ctx.insert("dir", dir);
-    ctx.insert(
-        "quarter_vi",
-        &crate::web::results::format::period(quarter, crate::web::Lang::Vi),
-    );
-    ctx.insert(
-        "quarter_en",
-        &crate::web::results::format::period(quarter, crate::web::Lang::En),
-    );
+    insert_quarter(ctx, quarter);
     Ok(())
 }
 
@@ -247,12 +243,7 @@ pub async fn ministry(
             .map(|i| i.value)
     };
     match sort {
-        "name" => {
-            rows.sort_by_key(|r| fold(&r.name));
-            if dir == "desc" {
-                rows.reverse();
-            }
-        }
+        "name" => sort_by_name(&mut rows, dir, |r| &r.name),
         "n" => sort_rows(&mut rows, dir, |r| {
             Some(r.fig.as_ref().map_or(0.0, |f| f.n as f64))
         }),
@@ -277,14 +268,7 @@ pub async fn ministry(
     ctx.insert("province_rows", &view);
     ctx.insert("sort", sort);
     ctx.insert("dir", dir);
-    ctx.insert(
-        "quarter_vi",
-        &crate::web::results::format::period(quarter, crate::web::Lang::Vi),
-    );
-    ctx.insert(
-        "quarter_en",
-        &crate::web::results::format::period(quarter, crate::web::Lang::En),
-    );
+    insert_quarter(ctx, quarter);
     Ok(())
 }
 

@@ -51,12 +51,14 @@ fn vietnam_time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Every answer of a response as (question, answer) in words: what the resident wrote first
 /// (that is what a reviewer decides on), then the scores in the survey's order; free text
-/// masked; contact answers are never shown here.
+/// masked (left out without `with_text`, for a page that shows it already); contact answers
+/// are never shown here.
 pub(super) fn answers_in_words(
     state: &AppState,
     r: &response::Model,
     unit_kind: crate::survey::UnitKind,
     lang: Lang,
+    with_text: bool,
 ) -> Vec<Value> {
     let rows = AnswerRow::from_json(&r.answers);
     let Some(survey) = state.catalog.get(&r.survey_id) else {
@@ -68,7 +70,7 @@ pub(super) fn answers_in_words(
     let mut written = Vec::new();
     let mut out = Vec::new();
     for q in &survey.questions {
-        if q.id.starts_with("contact_") {
+        if q.id.starts_with("contact_") || (!with_text && q.kind == crate::survey::Kind::Text) {
             continue;
         }
         let Some(a) = rows.iter().find(|a| a.question_id == q.id) else {
@@ -134,7 +136,7 @@ pub async fn review_lists(
             "receipt": r.receipt,
             "submitted_at": vietnam_time(r.submitted_at),
             "keywords": p.withheld.keywords,
-            "answers": answers_in_words(state, r, kind, lang),
+            "answers": answers_in_words(state, r, kind, lang, true),
         }));
     }
     let rows = flags::flagged_of_province(&state.db, province_code, FLAGGED_SHOWN).await?;
@@ -142,7 +144,7 @@ pub async fn review_lists(
     for r in rows {
         let kind = name_of(&r.ward_code).await?.1;
         flagged.push(json!({
-            "answers": answers_in_words(state, &r, kind, lang),
+            "answers": answers_in_words(state, &r, kind, lang, true),
             "id": r.id,
             "ward_code": r.ward_code,
             "ward_title": name_of(&r.ward_code).await?.0,
